@@ -1,0 +1,1 @@
+"""Algorithms built from rlbasics: REINFORCE, supervised MLE baselines, the contrast."""
