@@ -219,7 +219,7 @@ class Beta:
         grid = np.linspace(0.0, 1.0, 100_001)
         density = self.pdf(grid)
         cdf = np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2 * np.diff(grid))])
-        pass  # the trapezoid area is 1 up to the rule's error
+        cdf /= cdf[-1]  # the trapezoid area is 1 up to the rule's error
         tail = (1 - mass) / 2
         low, high = np.interp([tail, 1 - tail], cdf, grid)
         return float(low), float(high)
