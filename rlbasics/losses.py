@@ -48,13 +48,16 @@ __all__ = [
 # --- information theory (Goodfellow et al. 3.13; Cover & Thomas ch. 2) ----------------------
 
 
-def entropy(logits: Tensor) -> Tensor:
+def entropy(logits: Tensor, *, validate: bool = True) -> Tensor:
     """Shannon entropy H(p) = −Σ_i p_i log p_i of p = softmax(logits), in nats.
 
     0 ≤ H(p) ≤ log k: 0 for a one-hot p, log k for the uniform p (Cover & Thomas, Thm 2.6.4).
 
     Args:
         logits: ``[..., k]`` float; −inf marks an impossible category.
+        validate: check the inputs (default). ``False`` skips the checks, for hot paths whose
+            inputs are valid by construction (``rlbasics.policies`` calls it once per step);
+            invalid inputs then give NaN or wrong numbers silently.
 
     Returns:
         ``[...]``, one entropy per distribution.
@@ -64,7 +67,8 @@ def entropy(logits: Tensor) -> Tensor:
     >>> entropy(torch.zeros(4))  # uniform over 4: log 4
     tensor(1.3863)
     """
-    _check_logits("logits", logits)
+    if validate:
+        _check_logits("logits", logits)
     log_p = F.log_softmax(logits, dim=-1)
     return -_expectation(log_p, log_p)
 
@@ -126,7 +130,9 @@ def kl_divergence(p_logits: Tensor, q_logits: Tensor) -> Tensor:
 # --- likelihood costs (Goodfellow et al. 5.5, 6.2.2) ---------------------------------------
 
 
-def nll(logits: Tensor, labels: Tensor, reduction: Reduction = "mean") -> Tensor:
+def nll(
+    logits: Tensor, labels: Tensor, reduction: Reduction = "mean", *, validate: bool = True
+) -> Tensor:
     """Categorical negative log-likelihood −log softmax(logits)[y], the softmax-regression cost.
 
     Averaged over n examples it is the MLE cost J(θ) = −(1/n) Σ_i log p_θ(y_i | x_i)
@@ -137,26 +143,32 @@ def nll(logits: Tensor, labels: Tensor, reduction: Reduction = "mean") -> Tensor
         logits: ``[..., k]`` float, the model's unnormalised log-probabilities.
         labels: ``[...]`` integer class indices in [0, k).
         reduction: ``"mean"`` (default) | ``"sum"`` | ``"none"`` (per example, ``[...]``).
+        validate: check the inputs (default). ``False`` skips the checks, for hot paths whose
+            inputs are valid by construction (``rlbasics.policies`` calls it once per step);
+            invalid inputs then give NaN or wrong numbers silently.
 
     Reference: Goodfellow et al. (2016) §5.5.1, §6.2.2.3.
 
     >>> nll(torch.log(torch.tensor([[0.5, 0.5], [0.1, 0.9]])), torch.tensor([0, 1]))
     tensor(0.3993)
     """
-    _check_logits("logits", logits)
-    if not isinstance(labels, Tensor):
-        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
-    if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-        raise TypeError(f"labels must be an integer tensor of class indices, got {labels.dtype}")
-    if labels.shape != logits.shape[:-1]:
-        raise ValueError(
-            f"labels must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
-            f"got {tuple(labels.shape)}"
-        )
-    num_classes = logits.shape[-1]
-    out_of_range = labels[(labels < 0) | (labels >= num_classes)]
-    if out_of_range.numel() > 0:
-        raise ValueError(f"labels must be in [0, {num_classes}), got {out_of_range[0].item()}")
+    if validate:
+        _check_logits("logits", logits)
+        if not isinstance(labels, Tensor):
+            raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+        if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
+            raise TypeError(
+                f"labels must be an integer tensor of class indices, got {labels.dtype}"
+            )
+        if labels.shape != logits.shape[:-1]:
+            raise ValueError(
+                f"labels must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
+                f"got {tuple(labels.shape)}"
+            )
+        num_classes = logits.shape[-1]
+        out_of_range = labels[(labels < 0) | (labels >= num_classes)]
+        if out_of_range.numel() > 0:
+            raise ValueError(f"labels must be in [0, {num_classes}), got {out_of_range[0].item()}")
     log_p = F.log_softmax(logits, dim=-1)
     per_example = -log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
     return _reduce(per_example, reduction)
@@ -192,7 +204,12 @@ def binary_cross_entropy(logits: Tensor, targets: Tensor, reduction: Reduction =
 
 
 def gaussian_nll(
-    mean: Tensor, target: Tensor, std: Tensor | float, reduction: Reduction = "mean"
+    mean: Tensor,
+    target: Tensor,
+    std: Tensor | float,
+    reduction: Reduction = "mean",
+    *,
+    validate: bool = True,
 ) -> Tensor:
     """Gaussian negative log-likelihood −log N(y; μ, σ²) = ½((y − μ)/σ)² + log σ + ½ log 2π.
 
@@ -206,33 +223,18 @@ def gaussian_nll(
         target: ``[...]`` float, y, same shape as mean.
         std: σ > 0, a float or a tensor broadcastable to ``mean.shape``.
         reduction: ``"mean"`` (default) | ``"sum"`` | ``"none"``.
+        validate: check the inputs (default). ``False`` skips the checks, for hot paths whose
+            inputs are valid by construction (``rlbasics.policies`` calls it once per step);
+            invalid inputs then give NaN or wrong numbers silently.
 
     Reference: Goodfellow et al. (2016) §3.9.3, §5.5.1, §6.2.2.1.
 
     >>> gaussian_nll(torch.tensor([0.0]), torch.tensor([1.0]), std=1.0)  # ½ + ½ log 2π
     tensor(1.4189)
     """
-    _check_float_tensor("mean", mean)
-    _check_finite("mean", mean)
-    _check_float_tensor("target", target)
-    _check_finite("target", target)
-    _check_same_shape("mean", mean, "target", target)
-    if isinstance(std, bool) or not isinstance(std, (int, float, Tensor)):
-        raise TypeError(f"std must be a float or a torch.Tensor, got {type(std).__name__}")
+    if validate:
+        _check_gaussian_nll_inputs(mean, target, std)
     std = torch.as_tensor(std, dtype=mean.dtype, device=mean.device)
-    if not std.is_floating_point():
-        raise TypeError(f"std must be a floating-point tensor, got {std.dtype}")
-    not_positive = std[~((std > 0) & torch.isfinite(std))]
-    if not_positive.numel() > 0:
-        raise ValueError(f"std must be positive and finite, got {not_positive[0].item()}")
-    try:
-        broadcasts = torch.broadcast_shapes(std.shape, mean.shape) == mean.shape
-    except RuntimeError:
-        broadcasts = False
-    if not broadcasts:
-        raise ValueError(
-            f"std must broadcast to mean's shape {tuple(mean.shape)}, got {tuple(std.shape)}"
-        )
     z = (target - mean) / std
     per_element = 0.5 * z**2 + torch.log(std) + 0.5 * math.log(2 * math.pi)
     return _reduce(per_element, reduction)
@@ -413,6 +415,30 @@ def _check_logits(name: str, logits: Tensor) -> None:
         raise ValueError(
             f"{name} must be finite or -inf (an impossible category), with a finite entry in "
             f"every row; got a row whose largest entry is {bad[0].item()}"
+        )
+
+
+def _check_gaussian_nll_inputs(mean: Tensor, target: Tensor, std: object) -> None:
+    _check_float_tensor("mean", mean)
+    _check_finite("mean", mean)
+    _check_float_tensor("target", target)
+    _check_finite("target", target)
+    _check_same_shape("mean", mean, "target", target)
+    if isinstance(std, bool) or not isinstance(std, (int, float, Tensor)):
+        raise TypeError(f"std must be a float or a torch.Tensor, got {type(std).__name__}")
+    std = torch.as_tensor(std, dtype=mean.dtype, device=mean.device)
+    if not std.is_floating_point():
+        raise TypeError(f"std must be a floating-point tensor, got {std.dtype}")
+    not_positive = std[~((std > 0) & torch.isfinite(std))]
+    if not_positive.numel() > 0:
+        raise ValueError(f"std must be positive and finite, got {not_positive[0].item()}")
+    try:
+        broadcasts = torch.broadcast_shapes(std.shape, mean.shape) == mean.shape
+    except RuntimeError:
+        broadcasts = False
+    if not broadcasts:
+        raise ValueError(
+            f"std must broadcast to mean's shape {tuple(mean.shape)}, got {tuple(std.shape)}"
         )
 
 
