@@ -82,7 +82,8 @@ def rewards_to_go(
     Args:
         rewards: ``[..., T]``.
         gamma: discount factor γ in [0, 1].
-        terminated, truncated: ``[..., T]`` bool, the episode ended after step t.
+        terminated, truncated: ``[..., T]`` bool, the episode ended after step t; a step
+            flagged both counts as terminated (future 0).
         bootstrap: scalar or ``[..., T]``, V(s_{t+1}) read at truncated steps and at each
             row's last step when not terminated; 0 if None. One value per row, V(s_T), is
             ``np.broadcast_to(last_values[..., None], rewards.shape)`` (no copy).
@@ -90,7 +91,7 @@ def rewards_to_go(
             be ``rewards`` itself; on error its contents are unspecified).
 
     Returns:
-        ``[..., T]``, G_t (``out`` if given).
+        ``[..., T]``, G_t (``out`` if given); data, without gradient for torch.
 
     Reference: Sutton & Barto (2018), eq. 3.9; Spinning Up's "reward-to-go".
 
