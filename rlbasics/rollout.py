@@ -18,10 +18,11 @@ Auto-reset (Gymnasium 1.x, ``env.metadata["autoreset_mode"]``):
   ``info["final_obs"]``. Every step is real.
 - ``DISABLED``, and a single `gymnasium.Env` (N = 1): the collector resets finished envs itself.
 
-Seeding: ``seed`` resets the env(s) once, with ``env.reset(seed=seed)`` (a vector env gives
-sub-env i the seed ``seed + i``), and seeds the action space, so one seed fixes the whole
-collection when the policy's own randomness is seeded too (`random_policy` samples from the
-action space it is given).
+Seeding: ``seed`` resets the env(s) once, with ``env.reset(seed=seed)`` (Gymnasium's sync and
+async vector envs give sub-env i the seed ``seed + i``; a natively vectorised env such as
+CartPole's draws every reset from one generator), and seeds the action space, so one seed
+fixes the whole collection when the policy's own randomness is seeded too (`random_policy`
+samples from the action space it is given).
 
 Checks, each raising with the step and env index: a policy returning the wrong batch shape or
 actions outside the action space (refused before the env sees them; never clipped: a Gaussian
@@ -29,8 +30,9 @@ policy clips itself); an env returning a non-finite observation (before the poli
 or reward (when the batch is assembled).
 
 Speed: per step the loop only calls the policy and the env, checks both with one vectorised
-reduction each, and copies into preallocated time-major buffers (contiguous writes, reused
-from batch to batch); the ``[N, T]`` layout, the validity mask and the episode totals are
+reduction each, and copies into preallocated time-major ``[T, N]`` buffers (contiguous
+writes); the `Rollout`'s ``[N, T]`` arrays are transposed views of them (not C-contiguous;
+``np.ascontiguousarray`` if that matters), and the validity mask and the episode totals are
 derived once per batch. ``python benchmarks/rollout.py`` compares it with the raw loop.
 """
 
@@ -144,7 +146,8 @@ def _action_checker(space: spaces.Space) -> tuple[str, Callable]:
     def outside(actions: np.ndarray) -> np.ndarray | None:
         if zero_low and kinds != "f":  # one reduction: seen unsigned, negatives are huge
             unsigned = actions.view(_UNSIGNED[actions.itemsize])
-            if unsigned.max() <= high if scalar_high else np.all(unsigned <= high):
+            if (np.maximum.reduce(unsigned, axis=None) <= high if scalar_high
+                    else np.all(unsigned <= high)):
                 return None
         inside = (actions >= low) & (actions <= high)
         if kinds == "f":  # NaN fails both comparisons; ±inf passes an unbounded side only
@@ -167,6 +170,9 @@ class Collector:
         seed: resets the env(s) with ``env.reset(seed=seed)`` and seeds the action space(s)
             before the first batch; None resets without a seed.
         keep_infos: keep every step's info dict (``Rollout.infos``, ``Trajectory.infos``).
+
+    After an exception (a refused action, a non-finite observation) the envs are left
+    mid-step: call `reset` before collecting again.
 
     >>> import gymnasium as gym
     >>> env = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="vector_entry_point")
@@ -212,14 +218,15 @@ class Collector:
                 )
         if not callable(policy):
             raise TypeError(f"policy must be callable, got {type(policy).__name__}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+        ):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
         self.env, self.policy, self.keep_infos = env, policy, bool(keep_infos)
         self._action_shape = (self.num_envs, *self._action_spaces[0].shape)
         self._action_kinds, self._actions_outside = _action_checker(self._action_spaces[0])
-        self._seed = seed
+        self._seed = None if seed is None else int(seed)
         self._observations: np.ndarray | None = None  # None until the first reset
-        self._buffers: _Buffers | None = None
 
     def reset(self, seed: int | None = None) -> None:
         """Start a fresh episode in every env (``collect`` does this once, with the seed given
@@ -237,10 +244,13 @@ class Collector:
         self._episode_length = np.zeros(n, dtype=np.int64)
 
     def collect(
-        self, *, steps: int | None = None, episodes: int | None = None
+        self, *, steps: int | None = None, episodes: int | None = None, as_rollout: bool = False
     ) -> Rollout | list[Trajectory]:
         """Collect ``steps`` vector steps per env (→ `Rollout` ``[N, steps]``) or ``episodes``
-        finished episodes (→ list of `Trajectory`, ordered by env then time).
+        finished episodes (→ list of `Trajectory`, ordered by env then time; with
+        ``as_rollout=True`` the `Rollout` they were cut from, whose ``valid`` mask marks
+        exactly their steps and whose ``episode_returns`` are theirs, so a batch of whole
+        episodes keeps its ``[N, T]`` layout).
 
         With ``episodes=E`` env i contributes the first ``E // N + (i < E % N)`` episodes that
         start in this call (a fixed quota per env, so short episodes are not favoured; the
@@ -263,7 +273,8 @@ class Collector:
             return self._run(int(steps), quota=None)
         per_env, extra = divmod(int(episodes), self.num_envs)
         quota = per_env + (np.arange(self.num_envs) < extra)
-        return self._run(max(16, 2 * int(quota.max())), quota=quota).episodes()
+        rollout = self._run(max(16, 2 * int(quota.max())), quota=quota)
+        return rollout if as_rollout else rollout.episodes()
 
     def _run(self, capacity: int, quota: np.ndarray | None) -> Rollout:
         """The collection loop: ``capacity`` vector steps, or, with a per-env ``quota`` of
@@ -276,12 +287,7 @@ class Collector:
         selecting = quota is not None
         watch_ends = selecting or mode is not AutoresetMode.NEXT_STEP
         float_observations = self._observations.dtype.kind == "f"
-        buffers = self._buffers  # reused from batch to batch: fresh memory is slow to touch
-        if selecting or buffers is None or len(buffers.rewards) != capacity:
-            buffers = _Buffers(n, capacity, self._observations, selecting)
-            if not selecting:
-                self._buffers = buffers
-        buffers.observations[0] = self._observations
+        buffers = _Buffers(n, capacity, self._observations, selecting)
         observations, pending = self._observations, self._reset_pending
         none_pending = np.zeros(n, dtype=bool)
         finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
@@ -296,8 +302,10 @@ class Collector:
                 buffers.valid[t] = ~pending & ~skip & (counted < quota)
             actions = self._act(observations, t, log_probs)
             next_observations, rewards, terminated, truncated, info = env.step(actions)
-            # A sum is non-finite iff an entry is (or it overflowed: the exact check clears it).
-            if float_observations and not math.isfinite(next_observations.sum()):
+            # x·x is non-finite iff an entry is (or it overflowed: the exact check clears it);
+            # one BLAS call, the cheapest reduction numpy offers.
+            if float_observations and not math.isfinite(np.vdot(next_observations,
+                                                                next_observations)):
                 self._check_finite(f"step {t}", observation=next_observations)
             buffers.record(t, actions, rewards, terminated, truncated)
             if infos is not None:
@@ -335,70 +343,73 @@ class Collector:
         self, buffers: _Buffers, steps: int, finals: list, log_probs: list[torch.Tensor],
         infos: list[dict[str, Any]] | None,
     ) -> Rollout:
-        """Turn ``steps`` vector steps of time-major buffers into a `Rollout` ``[N, T]``, and
-        carry the state of the episodes in progress over to the next batch."""
-        if not np.isfinite(buffers.rewards[:steps]).all():
-            step, env = np.argwhere(~np.isfinite(buffers.rewards[:steps]))[0]
+        """Turn ``steps`` vector steps of time-major buffers into a `Rollout` ``[N, T]`` (views:
+        transposing would cost as much as the whole loop at 256 envs), and carry the state of
+        the episodes in progress over to the next batch."""
+        rewards = buffers.rewards[:steps]
+        if not np.isfinite(rewards).all():
+            step, env = np.argwhere(~np.isfinite(rewards))[0]
             raise ValueError(
-                f"env {env} returned a non-finite reward at step {step}: "
-                f"{buffers.rewards[step, env]}"
+                f"env {env} returned a non-finite reward at step {step}: {rewards[step, env]}"
             )
-
-        def by_env(array: np.ndarray) -> np.ndarray:  # [T, N, ...] → a new [N, T, ...]
-            return array.swapaxes(0, 1).copy()
-
-        observations = by_env(buffers.observations[: steps + 1])  # s_0 … s_T of each env
-        next_observations = observations[:, 1:].copy()
-        for step, ended, final in finals:  # where an episode ended, s_{t+1} is its final obs
-            next_observations[ended, step] = final
-        rewards = by_env(buffers.rewards[:steps])
-        terminated = by_env(buffers.terminated[:steps])
-        truncated = by_env(buffers.truncated[:steps])
+        terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
         ended = terminated | truncated
         real = np.ones_like(ended)  # False at NEXT_STEP reset steps
         if self._mode is AutoresetMode.NEXT_STEP:
-            real[:, 0] = ~self._reset_pending
-            real[:, 1:] = ~ended[:, :-1]
-            self._reset_pending = ended[:, -1].copy()
-        self._in_progress = real[:, -1] & ~ended[:, -1]
-        episode_returns, episode_lengths = self._episode_totals(rewards, real, ended)
-        valid = real if buffers.valid is None else by_env(buffers.valid[:steps])
-        invalid = ~valid
-        rewards[invalid], terminated[invalid], truncated[invalid] = 0.0, False, False
+            real[0] = ~self._reset_pending
+            real[1:] = ~ended[:-1]
+            self._reset_pending = ended[-1]
+        self._in_progress = real[-1] & ~ended[-1]
+        valid = real if buffers.valid is None else buffers.valid[:steps]
+        kept_rewards = np.where(valid, rewards, 0.0)
+        episode_returns, episode_lengths = self._episode_totals(
+            kept_rewards if buffers.valid is None else np.where(real, rewards, 0.0), real, ended,
+            valid,
+        )
+        next_observations = buffers.observations[1 : steps + 1].copy()
+        for step, ended_now, final in finals:  # where an episode ended: its final observation
+            next_observations[step, ended_now] = final
         stacked = None
         if log_probs:  # invalid slots get log-prob 0, and so no gradient
-            stacked = torch.stack(log_probs, dim=1)
-            stacked = torch.where(torch.from_numpy(valid), stacked, 0.0)
+            stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
         return Rollout(
-            observations=observations[:, :steps], actions=by_env(buffers.actions[:steps]),
-            rewards=rewards, terminated=terminated, truncated=truncated,
-            next_observations=next_observations, valid=valid, log_probs=stacked, infos=infos,
-            episode_returns=episode_returns, episode_lengths=episode_lengths,
+            observations=buffers.observations[:steps].swapaxes(0, 1),
+            actions=buffers.actions[:steps].swapaxes(0, 1),
+            rewards=kept_rewards.T,
+            terminated=(terminated & valid).T,
+            truncated=(truncated & valid).T,
+            next_observations=next_observations.swapaxes(0, 1),
+            valid=valid.T,
+            log_probs=stacked,
+            infos=infos,
+            episode_returns=episode_returns,
+            episode_lengths=episode_lengths,
         )
 
     def _episode_totals(
-        self, rewards: np.ndarray, real: np.ndarray, ended: np.ndarray
+        self, rewards: np.ndarray, real: np.ndarray, ended: np.ndarray, valid: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Σ r and the number of steps of each episode that ended in this batch (inputs
-        ``[N, T]``), ordered by step then env, counted from its reset (what earlier batches
-        carried over included); the totals of the episodes still running are carried on."""
-        envs, steps = np.nonzero(ended)  # ordered by env, then step
+        """Σ r and the number of steps of each episode that ended in this batch at a valid
+        step (inputs ``[T, N]``, ``rewards`` 0 at reset steps), ordered by step then env,
+        counted from its reset (what earlier batches carried over included); the totals of the
+        episodes still running are carried on to the next batch."""
+        steps, envs = np.nonzero(ended)  # ordered by step, then env: the output order
+        by_env = np.lexsort((steps, envs))  # ordered by env, then step
         first_of_env = np.ones(len(envs), dtype=bool)
-        first_of_env[1:] = envs[1:] != envs[:-1]
+        first_of_env[1:] = envs[by_env][1:] != envs[by_env][:-1]
         last_of_env = np.ones(len(envs), dtype=bool)
         last_of_env[:-1] = first_of_env[1:]
-        order = np.lexsort((envs, steps))
         totals = []
-        for carried, increments in (
-            (self._episode_return, np.where(real, rewards, 0.0)),
-            (self._episode_length, real.astype(np.int64)),
-        ):
-            running = np.cumsum(increments, axis=1) + carried[:, None]  # since the last reset
-            at_end = running[envs, steps]
+        for carried, increments in ((self._episode_return, rewards), (self._episode_length, real)):
+            running = np.cumsum(increments, axis=0, dtype=carried.dtype)
+            running += carried  # totals since each env's last reset
+            at_end = running[steps, envs][by_env]
             before = np.where(first_of_env, 0, np.roll(at_end, 1))
-            carried[:] = running[:, -1]
-            carried[envs[last_of_env]] -= at_end[last_of_env]
-            totals.append((at_end - before)[order])
+            carried[:] = running[-1]
+            carried[envs[by_env][last_of_env]] -= at_end[last_of_env]
+            total = np.empty_like(at_end)
+            total[by_env] = at_end - before  # back to step-then-env order
+            totals.append(total[valid[steps, envs]])
         return totals[0], totals[1]
 
     def _act(self, observations: np.ndarray, t: int, log_probs: list[torch.Tensor]) -> np.ndarray:
@@ -465,20 +476,22 @@ class Collector:
 
 class _Buffers:
     """Preallocated arrays for one batch, time-major ``[capacity, N, ...]`` so that each step
-    writes contiguous memory. ``observations`` has one row more (s_0 … s_T); ``valid`` exists
-    only when the loop selects steps itself; the actions' dtype is the policy's."""
+    writes contiguous memory; the `Rollout` gets ``[N, T]`` views of them. ``observations``
+    has one row more (s_0 … s_T); ``valid`` exists only when the loop selects steps itself;
+    the actions' dtype is the policy's."""
 
     def __init__(self, n: int, capacity: int, observations: np.ndarray, selecting: bool) -> None:
         shape = (capacity, n)
         self.observations = np.empty((capacity + 1, *observations.shape), observations.dtype)
+        self.observations[0] = observations
         self.actions: np.ndarray | None = None
-        self.rewards = np.zeros(shape)
-        self.terminated = np.zeros(shape, dtype=bool)
-        self.truncated = np.zeros(shape, dtype=bool)
-        self.valid = np.zeros(shape, dtype=bool) if selecting else None
+        self.rewards = np.empty(shape)
+        self.terminated = np.empty(shape, dtype=bool)
+        self.truncated = np.empty(shape, dtype=bool)
+        self.valid = np.empty(shape, dtype=bool) if selecting else None
 
     def record(self, t: int, actions, rewards, terminated, truncated) -> None:
-        if self.actions is None or self.actions.dtype != actions.dtype:
+        if self.actions is None:
             self.actions = np.empty(self.rewards.shape + actions.shape[1:], actions.dtype)
         self.actions[t] = actions
         self.rewards[t] = rewards

@@ -129,6 +129,8 @@ class Rollout:
     its reward is fake), or a step `rlbasics.rollout` did not select. Invalid slots hold reward
     0, both flags False and log-prob 0 — harmless for ``returns.rewards_to_go``, which restarts
     after the flagged step before them. Their observations and actions are meaningless.
+    (`rlbasics.rollout` hands out its arrays as transposed views of time-major storage: they
+    are ``[N, T]`` but not C-contiguous.)
 
     Attributes:
         observations: ``[N, T, *obs_shape]``, s_t, what the policy saw.
@@ -145,9 +147,16 @@ class Rollout:
             carry gradients), 0 at invalid slots.
         infos: optional list of T dicts, the info of each vector step in Gymnasium's vector
             format (``info[key][i]`` is env i's value where ``info["_" + key][i]``).
-        episode_returns: ``[E]`` float64, Σ_t r_t of each episode that ended in this batch,
-            counted from its reset (including steps collected in earlier batches).
+        episode_returns: ``[E]`` float64, Σ_t r_t of each episode that ended in this batch
+            (ordered by the step it ended at, then env), counted from its reset (steps
+            collected in earlier batches included).
         episode_lengths: ``[E]`` int64, their numbers of steps, in the same order.
+
+    Rewards-to-go of every valid step, bootstrapped where episodes were cut::
+
+        G = returns.rewards_to_go(rollout.rewards, gamma, terminated=rollout.terminated,
+                                  truncated=rollout.truncated,
+                                  bootstrap=V(rollout.next_observations))[rollout.valid]
 
     >>> import numpy as np
     >>> ones = np.ones((1, 3))

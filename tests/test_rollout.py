@@ -284,6 +284,50 @@ def test_successive_batches_continue_the_episodes(mode):
     np.testing.assert_array_equal(lengths, [end[3] for end in ends])
 
 
+def test_episode_quota_per_env():
+    """1 episode from 3 envs: env 0's first episode (quota 1, 0, 0); 4 from 3 envs: 2, 1, 1."""
+    episodes = collect(sync_walks(3), walk_policy, episodes=1, seed=6)
+    assert_same_episode(episodes[0], reference_episodes(make_walk(), walk_policy, 6, 1)[0])
+    episodes = collect(sync_walks(3), walk_policy, episodes=4, seed=6)
+    expected = [
+        reference_episodes(make_walk(), walk_policy, 6 + i, q) for i, q in enumerate([2, 1, 1])
+    ]
+    for episode, transitions in zip(
+        episodes, [episode for env in expected for episode in env], strict=True
+    ):
+        assert_same_episode(episode, transitions)
+
+
+@pytest.mark.parametrize("mode", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_episodes_as_rollout(mode):
+    """episodes=E with as_rollout=True: the Rollout whose valid steps are exactly the E
+    episodes of the plain request, with their totals; a batch of steps taken first does not
+    leak in (its episode in progress is discarded)."""
+    expected = collect(sync_walks(3, mode), walk_policy, episodes=5, seed=2)
+    collector = Collector(sync_walks(3, mode), walk_policy, seed=2)
+    rollout = collector.collect(episodes=5, as_rollout=True)
+    episodes = rollout.episodes()
+    assert len(episodes) == 5 and rollout.num_transitions == sum(map(len, expected))
+    for episode, reference_episode in zip(episodes, expected, strict=True):
+        np.testing.assert_array_equal(episode.observations, reference_episode.observations)
+        np.testing.assert_array_equal(episode.rewards, reference_episode.rewards)
+    # episode_returns are ordered by end step; compare as sets of (return, length)
+    got = sorted(zip(rollout.episode_returns, rollout.episode_lengths, strict=True))
+    assert got == sorted((e.total_reward, len(e)) for e in expected)
+    collector.collect(steps=3)
+    later = collector.collect(episodes=2, as_rollout=True)
+    assert all(e.observations[0, 1] == 0 and e.finished for e in later.episodes())
+    assert len(later.episode_returns) == 2
+
+
+def test_vector_env_without_autoreset_mode_is_taken_as_next_step():
+    env = sync_walks(2)
+    del env.metadata["autoreset_mode"]
+    with pytest.warns(UserWarning, match="no metadata\\['autoreset_mode'\\]; assuming"):
+        collector = Collector(env, walk_policy, seed=0)
+    assert_rows_match_reference(collector.collect(steps=10), make_walk, walk_policy, 0)
+
+
 def test_episodes_after_steps_are_whole_episodes():
     """An episodes request after a steps batch discards the episode in progress (its start was
     in the earlier batch): each returned episode starts at a reset (clock 0)."""
@@ -458,8 +502,17 @@ def test_wrong_batch_size_and_malformed_policy_output_are_refused():
         collect(make_walk(), lambda obs: [0], steps=5, seed=0)
     with pytest.raises(ValueError, match=r"log_probs of shape \(2, 1\), expected \(2,\)"):
         collect(sync_walks(2), lambda obs: (walk_policy(obs), torch.zeros(2, 1)), steps=5, seed=0)
-    with pytest.raises(TypeError, match="tuple"):
+    with pytest.raises(TypeError, match=r"a tuple \(actions, log_probs\) with log_probs a torch"):
         collect(sync_walks(2), lambda obs: (walk_policy(obs), np.zeros(2)), steps=5, seed=0)
+    calls = []
+
+    def sometimes_log_probs(observations):  # log-probs from the second call on
+        calls.append(1)
+        actions = walk_policy(observations)
+        return (actions, torch.zeros(len(actions))) if len(calls) > 1 else actions
+
+    with pytest.raises(TypeError, match="policy returned log_probs at step 1 but not before"):
+        collect(sync_walks(2), sometimes_log_probs, steps=5, seed=0)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,200 @@
+"""Env-steps per second of `rlbasics.rollout.Collector` against the raw ``env.step`` loop.
+
+Both loops make the same policy calls on the same env; the raw loop does nothing else (no
+checks, no buffers, no auto-reset bookkeeping), so the ratio is the collector's overhead.
+Issue 3's targets: the collector adds ≤ 15 % over the raw loop; with CartPole's native vector
+env, 256 envs and the MLP policy it collects ≥ 400k steps/s.
+
+Env-steps are counted as vector steps × N in both loops (NEXT_STEP reset steps included, as
+the raw loop cannot tell them apart). Runs alternate, raw then collector, ``--repeats`` times,
+each about ``--seconds`` long, timed in CPU time of this process (``time.process_time``: the
+envs run in-process and torch on one thread, and CPU time is steadier than wall-clock time
+on a shared machine); rates are medians and the overhead is the median over pairs of the
+collector's time / the raw loop's time − 1 (compare ratios, not absolute rates across runs).
+
+A second table times one MLP policy call (forward + sampling + numpy↔torch conversion) by
+batch size under the options that matter for small-batch inference: grad mode,
+``torch.inference_mode``, ``torch.set_num_threads(1)`` and the conversion functions.
+
+    .venv/bin/python benchmarks/rollout.py [--seconds 0.1] [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlbasics.rollout import Collector, random_policy
+
+BATCH = 128  # vector steps per Collector.collect call (a typical batch per update)
+DEFAULT_THREADS = torch.get_num_threads()
+
+
+class MLPPolicy:
+    """64×64 tanh MLP → logits; samples a ∼ softmax(logits) by the Gumbel-max trick,
+    argmax(logits + G) with G = −log(−log U), U ∼ Uniform(0, 1) (an exact categorical draw)."""
+
+    def __init__(self, obs_dim: int, n_actions: int, *, grad: str = "inference_mode",
+                 convert: str = "from_numpy") -> None:
+        torch.manual_seed(0)
+        self.net = nn.Sequential(nn.Linear(obs_dim, 64), nn.Tanh(), nn.Linear(64, 64), nn.Tanh(),
+                                 nn.Linear(64, n_actions))
+        self.mode = {"inference_mode": torch.inference_mode, "no_grad": torch.no_grad,
+                     "grad": contextlib.nullcontext}[grad]
+        self.convert = {"from_numpy": torch.from_numpy, "as_tensor": torch.as_tensor,
+                        "tensor": torch.tensor}[convert]
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        with self.mode():
+            logits = self.net(self.convert(observations))
+            uniform = torch.rand_like(logits)
+            return (logits - (-uniform.log()).log()).argmax(-1).detach().numpy()
+
+
+def single_action_space(env) -> gym.Space:
+    return env.single_action_space if isinstance(env, gym.vector.VectorEnv) else env.action_space
+
+
+def raw_loop(env, policy: Callable, vector_steps: int) -> float:
+    """Seconds for ``vector_steps`` steps of the plain loop (a single env reset by hand)."""
+    observations, _ = env.reset(seed=0)
+    start = time.process_time()
+    if isinstance(env, gym.vector.VectorEnv):
+        for _ in range(vector_steps):
+            observations, _, _, _, _ = env.step(policy(observations))
+    else:
+        for _ in range(vector_steps):
+            observation, _, terminated, truncated, _ = env.step(policy(observations[None])[0])
+            observations = env.reset()[0] if terminated or truncated else observation
+    return time.process_time() - start
+
+
+def collector_loop(env, policy: Callable, vector_steps: int) -> float:
+    """Seconds for ``vector_steps`` steps through `Collector`, in batches of ``BATCH``."""
+    collector = Collector(env, policy, seed=0)
+    collector.reset(0)
+    start = time.process_time()
+    for _ in range(vector_steps // BATCH):
+        collector.collect(steps=BATCH)
+    return time.process_time() - start
+
+
+def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: int):
+    """Median raw and collector steps/s over ``repeats`` back-to-back pairs of runs, and the
+    median over pairs of the collector's extra time (pairs share the momentary CPU load)."""
+    env = make_env()
+    n = getattr(env, "num_envs", 1)
+    policy = make_policy(env)
+    per_step = raw_loop(env, policy, BATCH) / BATCH
+    vector_steps = max(BATCH, int(seconds / per_step) // BATCH * BATCH)
+    raw, collected = [], []
+    for _ in range(repeats):
+        raw.append(raw_loop(env, policy, vector_steps))
+        collected.append(collector_loop(env, policy, vector_steps))
+    env.close()
+    raw, collected = np.array(raw), np.array(collected)
+    steps = n * vector_steps
+    return steps / np.median(raw), steps / np.median(collected), np.median(collected / raw) - 1
+
+
+def per_call(function: Callable, repeats: int, seconds: float = 0.01) -> tuple[float, float]:
+    """µs per call of ``function``: best wall-clock time and median CPU time of this process
+    (all threads) over ``repeats`` runs. On a shared machine the CPU time is the steadier."""
+    calls = 1
+    while True:  # find a call count lasting ``seconds``
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        if time.perf_counter() - start > seconds:
+            break
+        calls *= 4
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for _ in range(calls):
+            function()
+        wall.append((time.perf_counter() - start) / calls * 1e6)
+        cpu.append((time.process_time() - start_cpu) / calls * 1e6)
+    return min(wall), float(np.median(cpu))
+
+
+def policy_call_table(repeats: int) -> None:
+    """µs per MLP policy call by batch size, grad mode, conversion and torch thread count."""
+    options = [
+        ("grad enabled, from_numpy", dict(grad="grad")),
+        ("no_grad, from_numpy", dict(grad="no_grad")),
+        ("inference_mode, from_numpy", dict()),
+        ("inference_mode, as_tensor", dict(convert="as_tensor")),
+        ("inference_mode, torch.tensor (copy)", dict(convert="tensor")),
+    ]
+    sizes = (1, 16, 256)
+    print(f"\nMLP policy call (forward + Gumbel-max sample + conversions), µs per call: best "
+          f"wall-clock / median CPU time of {repeats} runs; torch's default threads here: "
+          f"{DEFAULT_THREADS}")
+    print(f"{'option':37s} {'threads':>7s} " + " ".join(f"{f'N={n}':>13s}" for n in sizes))
+    for threads in sorted({DEFAULT_THREADS, 1}, reverse=True):
+        torch.set_num_threads(threads)
+        for name, kwargs in options:
+            policy = MLPPolicy(4, 2, **kwargs)
+            cells = []
+            for n in sizes:
+                observations = np.random.default_rng(0).standard_normal((n, 4)).astype(np.float32)
+                wall, cpu = per_call(functools.partial(policy, observations), repeats)
+                cells.append(f"{wall:6.0f} /{cpu:5.0f}")
+            print(f"{name:37s} {threads:7d} " + " ".join(cells), flush=True)
+    torch.set_num_threads(1)
+    observations = np.zeros((256, 4), np.float32)
+    actions = torch.zeros(256, dtype=torch.int64)
+    print()
+    for label, function in (
+        ("torch.from_numpy(obs [256, 4])", lambda: torch.from_numpy(observations)),
+        ("torch.as_tensor(obs [256, 4])", lambda: torch.as_tensor(observations)),
+        ("actions.numpy() [256]", actions.numpy),
+        ("actions.numpy(force=True) [256]", lambda: actions.numpy(force=True)),
+        ("actions.detach().cpu().numpy() [256]", lambda: actions.detach().cpu().numpy()),
+    ):
+        wall, cpu = per_call(function, repeats)
+        print(f"{label:37s} {wall:8.2f} / {cpu:.2f} µs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=0.1, help="length of one timed run")
+    parser.add_argument("--repeats", type=int, default=15, help="pairs of runs (medians taken)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # the policy-call table below shows why
+    envs = [
+        ("CartPole-v1, single env", lambda: gym.make("CartPole-v1")),
+        ("CartPole-v1, 16 envs sync", lambda: gym.make_vec("CartPole-v1", 16,
+                                                           vectorization_mode="sync")),
+        ("CartPole-v1, native vector, 16", lambda: gym.make_vec(
+            "CartPole-v1", 16, vectorization_mode="vector_entry_point")),
+        ("CartPole-v1, native vector, 256", lambda: gym.make_vec(
+            "CartPole-v1", 256, vectorization_mode="vector_entry_point")),
+    ]
+
+    policies = [
+        ("random", lambda env: random_policy(single_action_space(env))),
+        ("MLP 64x64", lambda env: MLPPolicy(4, 2)),
+    ]
+    print(f"Env-steps per second (median of {args.repeats}; Collector batches of {BATCH} "
+          f"vector steps; torch threads = {torch.get_num_threads()})")
+    print(f"{'env':34s} {'policy':10s} {'raw loop':>12s} {'collector':>12s} {'overhead':>9s}")
+    for env_name, make_env in envs:
+        for policy_name, make_policy in policies:
+            raw, collected, overhead = compare(make_env, make_policy, args.seconds, args.repeats)
+            print(f"{env_name:34s} {policy_name:10s} {raw:12,.0f} {collected:12,.0f} "
+                  f"{overhead:+9.1%}", flush=True)
+    policy_call_table(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
