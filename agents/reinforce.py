@@ -31,7 +31,6 @@ Policy Gradient".
 from __future__ import annotations
 
 import copy
-import importlib
 import math
 import time
 from collections.abc import Callable
@@ -43,10 +42,11 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from agents.policy_gradient import policy_gradient_weights
 from rlbasics import losses
+from rlbasics.environments import env_spec, evaluate, make_vector_env
 from rlbasics.networks import ValueMLP, make_value_function
 from rlbasics.policies import Policy, make_policy
-from rlbasics.returns import rewards_to_go
 from rlbasics.rollout import Collector
 from rlbasics.runs import atomic_torch_save
 
@@ -54,6 +54,7 @@ __all__ = [
     "Reinforce",
     "ReinforceConfig",
     "TrainResult",
+    "env_spec",
     "evaluate",
     "load_policy",
     "make_vector_env",
@@ -182,110 +183,6 @@ class ReinforceConfig:
             fail("stop_return", "None or a number")
         if not isinstance(self.device, str):
             fail("device", "a torch device string such as 'cpu'")
-
-
-def env_spec(env_id: str) -> gym.envs.registration.EnvSpec:
-    """The registered spec of ``env_id``, importing ``module`` first for ``"module:id"`` ids
-    (as ``gym.make`` does). Unknown ids raise Gymnasium's own error, with its "did you mean"."""
-    module, _, name = env_id.rpartition(":")
-    if module:
-        importlib.import_module(module)
-    return gym.spec(name)
-
-
-def make_vector_env(env_id: str, num_envs: int, **env_kwargs: Any) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env_id``: Gymnasium's native vector env when the id has one
-    (CartPole-v1: one numpy array of states, ~10× faster than stepping copies), else a
-    ``SyncVectorEnv``. ``env_kwargs`` go to the env's constructor (and ``gym.make``, e.g.
-    ``max_episode_steps``)."""
-    spec = env_spec(env_id)
-    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
-    return gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode=mode, **env_kwargs)
-
-
-def policy_gradient_weights(
-    rewards: np.ndarray,
-    terminated: np.ndarray,
-    truncated: np.ndarray,
-    valid: np.ndarray,
-    *,
-    gamma: float,
-    weights: str = "reward_to_go",
-    baseline: str = "none",
-    discount_weighting: bool = False,
-    normalize: bool = False,
-    values: np.ndarray | None = None,
-    bootstrap: np.ndarray | None = None,
-    steps_before: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ψ_t of every step of a batch ``[N, T]`` (several episodes back to back per row).
-
-    Ψ_t = γ^{k_t}·(W_t − b_t), then optionally standardised over the valid steps, where
-    W_t = G(τ) (``weights="total_return"``) or G_t (``"reward_to_go"``), k_t is the step's
-    index within its episode (only with ``discount_weighting``), and the baseline b_t is 0,
-    the leave-one-out mean Σ_{j≠i} Σ_t W / Σ_{j≠i} n_j over the batch's other episodes
-    (``"mean"``: independent of episode i, so unbiased; 0 for a batch of one episode), or
-    V(s_t) = ``values`` (``"value"``).
-
-    Args:
-        rewards, terminated, truncated, valid: ``[N, T]`` as in `rlbasics.trajectory.Rollout`
-            (invalid slots hold reward 0 and no flag).
-        gamma: γ in [0, 1].
-        values: ``[N, T]`` V(s_t), needed for ``baseline="value"``.
-        bootstrap: ``[N, T]`` V(s_{t+1}), read where an episode was cut (0 if None).
-        steps_before: ``[N]``, how many steps each row's first episode had taken before this
-            batch (for k_t; 0 if None).
-
-    Returns:
-        ``(psi, returns, episode_ids)``: Ψ ``[N, T]`` (0 at invalid slots), the regression
-        targets G_t ``[N, T]``, and each slot's episode number ``[N, T]`` (−1 if invalid).
-
-    >>> ones = np.ones((1, 3)); done = np.array([[False, False, True]])
-    >>> psi, returns, _ = policy_gradient_weights(ones, done, ~ones.astype(bool),
-    ...     ones.astype(bool), gamma=0.5)   # G_t: 1 + 0.5·(1 + 0.5) = 1.75, 1.5, 1
-    >>> psi
-    array([[1.75, 1.5 , 1.  ]])
-    """
-    valid = np.asarray(valid, dtype=bool)
-    returns = rewards_to_go(rewards, gamma, terminated=terminated, truncated=truncated,
-                            bootstrap=bootstrap)
-    n, length = valid.shape
-    ended = (terminated | truncated) & valid
-    previous_valid = np.zeros_like(valid)
-    previous_valid[:, 1:] = valid[:, :-1]
-    previous_ended = np.zeros_like(valid)
-    previous_ended[:, 1:] = ended[:, :-1]
-    starts = valid & (~previous_valid | previous_ended)
-    episode_ids = np.where(valid, np.cumsum(starts.ravel()).reshape(n, length) - 1, -1)
-    episodes = int(starts.sum())
-    ids = episode_ids[valid]
-
-    psi = returns[valid]
-    if weights == "total_return":
-        psi = returns[starts][ids]  # G(τ) is the reward-to-go at the episode's first step
-    if baseline == "mean":
-        sums = np.bincount(ids, weights=psi, minlength=episodes)
-        counts = np.bincount(ids, minlength=episodes)
-        others = counts.sum() - counts
-        loo = np.divide(sums.sum() - sums, others, out=np.zeros(episodes), where=others > 0)
-        psi = psi - loo[ids]
-    elif baseline == "value":
-        if values is None:
-            raise ValueError("baseline='value' needs values [N, T] = V(s_t)")
-        psi = psi - values[valid]
-    if discount_weighting:
-        time_index = np.arange(length)[None, :]
-        episode_start = np.maximum.accumulate(np.where(starts, time_index, 0), axis=1)
-        step_index = time_index - episode_start
-        if steps_before is not None:  # a row's first episode may have begun in an earlier batch
-            step_index = step_index + np.where(episode_start == 0, steps_before[:, None], 0)
-        psi = psi * gamma ** step_index[valid].astype(float)
-    if normalize and psi.size:
-        # Population std: one valid step gives (Ψ − Ψ)/(0 + ε) = 0, not NaN.
-        psi = (psi - psi.mean()) / (psi.std() + 1e-8)
-    full = np.zeros((n, length))
-    full[valid] = psi
-    return full, returns, episode_ids
 
 
 @dataclass
@@ -533,46 +430,6 @@ class Reinforce:
             self.policy, self.eval_env, self.config.eval_episodes,
             deterministic=self.config.eval_deterministic, seed=self.config.seed + 1_000_003,
         )
-
-
-def evaluate(
-    policy: Policy,
-    env: str | gym.vector.VectorEnv,
-    episodes: int = 20,
-    *,
-    deterministic: bool = True,
-    seed: int = 0,
-) -> np.ndarray:
-    """Run ``episodes`` episodes and return their (undiscounted) returns ``[episodes]``.
-
-    Args:
-        policy: a `rlbasics.policies.Policy`.
-        env: an env id, or a vector env (ideally of ``episodes`` envs: one episode each).
-        deterministic: the greedy action (argmax / mean) instead of a sample.
-        seed: seeds the envs' reset and, when sampling, the policy's draws.
-
-    >>> import torch
-    >>> from rlbasics.policies import make_policy
-    >>> env = make_vector_env("CartPole-v1", 4)
-    >>> _ = torch.manual_seed(0)
-    >>> policy = make_policy(env.single_observation_space, env.single_action_space)
-    >>> evaluate(policy, env, episodes=4, seed=0).shape
-    (4,)
-    """
-    if isinstance(env, str):
-        env = make_vector_env(env, episodes)
-    generator = torch.Generator().manual_seed(seed)
-
-    def act(observations: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            if deterministic:
-                actions = policy.deterministic(observations)
-            else:
-                actions, _ = policy.sample(observations, generator)
-        return policy.to_env(actions)
-
-    trajectories = Collector(env, act, seed=seed).collect(episodes=episodes)
-    return np.array([trajectory.total_reward for trajectory in trajectories])
 
 
 def train(
