@@ -336,7 +336,7 @@ class Reinforce:
         if config.entropy_coef:
             entropies = self.policy.entropy(observations)
             loss = loss + losses.entropy_bonus(entropies, config.entropy_coef)
-            entropy = float(entropies.mean())
+            entropy = entropies.mean().item()
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(
