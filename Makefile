@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: one random episode's returns, then REINFORCE on CartPole-v1 (3 seeds, run in
+# parallel; running it again continues the same runs) and the plot of their returns.
 run: $(STAMP)
 	$(VENV)/bin/rlbasics demo
+	$(VENV)/bin/rlbasics train --env CartPole-v1 --seeds 0 1 2 --out runs
+	$(VENV)/bin/rlbasics plot runs --out runs/returns.png
 
 # pytest's exit code 5 (no tests collected) must fail, never pass by accident.
 test: $(STAMP)
