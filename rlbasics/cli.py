@@ -131,7 +131,10 @@ def _record_video(policy: Any, env_id: str, path: Path, *, deterministic: bool,
     env = gym.make(env_id, render_mode="rgb_array")
     generator = torch.Generator().manual_seed(seed)
     observation, _ = env.reset(seed=seed)
-    frames, done = [env.render()], False
+    try:
+        frames, done = [env.render()], False
+    except gym.error.DependencyNotInstalled as error:  # e.g. classic control needs pygame
+        raise ValueError(f"--video cannot render {env_id}: {error}") from None
     while not done:
         with torch.inference_mode():
             if deterministic:

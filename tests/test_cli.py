@@ -187,13 +187,22 @@ def test_eval_video_is_written_with_imageio_when_it_is_installed(tmp_path, capsy
     assert positions[-1] == 2 or len(positions) == 31
 
 
-def test_eval_video_explains_a_missing_optional_dependency(tmp_path, capsys):
+def test_eval_video_explains_a_missing_optional_dependency(tmp_path, capsys, monkeypatch):
     code, _, err = run_cli(["train", "--out", str(tmp_path), *TINY], capsys)
     assert code == 0, err
-    code, _, err = run_cli(["eval", str(tmp_path), "--video", str(tmp_path / "a.mp4")], capsys)
+    video = tmp_path / "a.mp4"
+    code, _, err = run_cli(["eval", str(tmp_path), "--video", str(video)], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "--video needs the optional package imageio" in err
-    assert not (tmp_path / "a.mp4").exists()
+    # With imageio, CartPole still needs pygame to draw itself (not installed here either).
+    monkeypatch.setitem(sys.modules, "imageio", object())
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: name == "imageio" or None)
+    code, _, err = run_cli(["eval", str(tmp_path), "--episodes", "1", "--video", str(video)],
+                           capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and "--video cannot render CartPole-v1: pygame is not " \
+        "installed" in err
+    assert not video.exists()
 
 
 def test_plot_writes_a_png_of_the_runs(tmp_path, capsys):

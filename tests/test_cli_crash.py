@@ -24,9 +24,10 @@ from rlbasics.training import train_run
 
 AGENT = get_agent("reinforce")
 TIMING_COLUMNS = {"wall_time", "train_time"}
-# 60 updates of 8 envs x 16 steps, an evaluation every 20; a checkpoint after every update
-# (--checkpoint-every 1), so that kills often land in one.
-UPDATES = 60
+# 150 updates of 8 envs x 16 steps, an evaluation every 20; a checkpoint after every update
+# (--checkpoint-every 1), so that kills often land in one. A kill lands a few updates after its
+# target (the sleep, the wait for a checkpoint file), so 10 kills need room to spare.
+UPDATES = 150
 KILL_RUN = {"num_envs": 8, "steps_per_update": 16, "total_steps": 128 * UPDATES,
             "eval_every": 20, "eval_episodes": 2, "stop_return": float("nan")}
 TINY = {"num_envs": 8, "steps_per_update": 16, "total_steps": 640, "eval_every": 0}
@@ -68,11 +69,12 @@ def rows(path):
     return path.read_bytes().count(b"\n") - 1 if path.exists() else 0
 
 
-def kill_at_a_random_moment(process, run_dir, rng, in_checkpoint_write):
-    """SIGKILL the training process at a random update (after the rows already there), a
-    random fraction of a millisecond to ~20 ms into it, or the moment a checkpoint's
+def kill_at_a_random_moment(process, run_dir, rng, in_checkpoint_write, kills_left):
+    """SIGKILL the training process at a random update (after the rows already there, and
+    leaving room for the kills still to come), 0–20 ms into it, or the moment a checkpoint's
     temporary file appears (mid-write). Returns whether a temporary file was left."""
-    target = rng.randint(rows(run_dir / "updates.csv") + 1, UPDATES - 2)
+    done = rows(run_dir / "updates.csv")
+    target = rng.randint(done + 1, done + max(1, (UPDATES - 20 - done) // kills_left))
     deadline = time.monotonic() + 300
     while rows(run_dir / "updates.csv") < target:
         assert process.poll() is None and time.monotonic() < deadline, \
@@ -116,7 +118,8 @@ def kill_and_resume(tmp_path, kills, seed):
     for attempt in range(kills):
         process = start_training(run_dir, tmp_path / "runs", resume=attempt > 0)
         in_writes += kill_at_a_random_moment(process, run_dir, rng,
-                                             in_checkpoint_write=attempt % 2 == 1)
+                                             in_checkpoint_write=attempt % 2 == 1,
+                                             kills_left=kills - attempt)
         check_after_kill(run_dir)
     assert train_run(AGENT, run_dir, resume=True) == "finished"
     assert not any(p.name.startswith(".") for p in (run_dir / "checkpoints").iterdir())
@@ -128,6 +131,7 @@ def kill_and_resume(tmp_path, kills, seed):
     got = latest_checkpoint(run_dir)[1]["learner"]["policy"]
     want = latest_checkpoint(reference.path)[1]["learner"]["policy"]
     assert all(torch.equal(got[key], want[key]) for key in want)
+    print(f"{kills} kills, {in_writes} of them during a checkpoint write")
     return in_writes
 
 

@@ -178,26 +178,37 @@ def wait_for_rows(path, rows, process, timeout=300):
     raise AssertionError(f"{path} never reached {rows} rows (exit {process.poll()})")
 
 
-# 100 updates: long enough to be mid-run when the signal comes, short enough to finish here.
-LONGER = {**TINY, "total_steps": 12800, "eval_every": 25}
-LONGER_ARGS = [arg for key, value in LONGER.items() for arg in ("--set", f"{key}={value}")]
+def assert_same_prefix(path, expected, updates):
+    """The first ``updates`` updates of ``path`` wrote the rows ``expected`` wrote for them."""
+    for name, column in (("episodes.csv", "env_step"), ("updates.csv", "env_steps"),
+                         ("eval.csv", "env_steps")):
+        got, want = read_metrics(path / name), read_metrics(expected / name)
+        steps = 128 * updates  # TINY: 8 envs x 16 steps per update
+        for key in set(want) - TIMING_COLUMNS:
+            torch.testing.assert_close(
+                torch.from_numpy(got[key][got[column] <= steps]),
+                torch.from_numpy(want[key][want[column] <= steps]),
+                rtol=0, atol=0, equal_nan=True, msg=f"{name}:{key}")
 
 
 @pytest.mark.parametrize(("signum", "seeds"), [
     (signal.SIGINT, ["0", "1"]),
     pytest.param(signal.SIGTERM, ["0"], marks=pytest.mark.slow),  # in-process tests cover it
 ])
-def test_a_signal_to_the_command_stops_its_workers_and_resume_completes_them_exactly(
-        tmp_path, capsys, signum, seeds):
-    """The real command in a subprocess: the signal reaches the worker processes (one per
-    seed), which checkpoint and stop; the command exits 128 + n. Resumed here, each run is
-    exactly the same seed trained here without interruption."""
-    args = [sys.executable, "-m", "rlbasics.cli", "train", "--out", str(tmp_path / "runs"),
-            "--seeds", *seeds, "--workers", str(len(seeds)), *LONGER_ARGS,
+def test_a_signal_to_the_command_stops_its_workers_at_an_update_boundary(
+        tmp_path, reference, signum, seeds):
+    """The real command in a subprocess, with one worker process per seed: the signal
+    reaches the workers, which checkpoint the last completed update and stop; the command
+    exits 128 + n. The budget is huge so that the signal always comes mid-run; the updates
+    done match the reference's (trained here) row for row: a worker trains what this
+    process trains."""
+    budget = [arg if arg != "total_steps=1280" else "total_steps=10000000" for arg in TINY_ARGS]
+    args = [sys.executable, "-m", "rlbasics.cli", "train", "--out", str(tmp_path),
+            "--seeds", *seeds, "--workers", str(len(seeds)), *budget,
             "--checkpoint-seconds", "60"]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for seed in seeds:
-        wait_for_rows(next_run_file(tmp_path / "runs", seed, process), 3, process)
+        wait_for_rows(next_run_file(tmp_path, seed, process), 3, process)
     process.send_signal(signum)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 128 + signum, err
@@ -205,21 +216,15 @@ def test_a_signal_to_the_command_stops_its_workers_and_resume_completes_them_exa
            "--resume" in err
     statuses = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:]}
     assert statuses == dict.fromkeys(seeds, "interrupted")
-    paths = {seed: next((tmp_path / "runs").glob(f"*/seed-{seed}")) for seed in seeds}
-    for path in paths.values():
+    for seed in seeds:
+        path = next(tmp_path.glob(f"*/seed-{seed}"))
         meta = RunDirectory(path).read_meta()
         assert (meta["status"], meta["error"]) == ("interrupted", signal.Signals(signum).name)
         updates = read_metrics(path / "updates.csv")["update"]
         counters = latest_checkpoint(path)[1]["learner"]["counters"]
-        assert 3 <= counters["updates"] == updates[-1] < 100  # the last completed update
-
-    code, _, err = run_cli(["train", "--resume", str(tmp_path / "runs"), "--workers", "1"],
-                           capsys)
-    assert code == 0, err
-    references = train_seeds(AGENT, LONGER, [int(seed) for seed in seeds],
-                             out=tmp_path / "reference", workers=1)
-    for seed, reference in zip(seeds, references, strict=True):
-        assert_same_run(paths[seed], reference.path)
+        assert counters["updates"] == updates[-1] >= 3  # the last completed update
+        if seed == "0":
+            assert_same_prefix(path, reference, min(counters["updates"], 10))
 
 
 def next_run_file(root, seed, process, timeout=300):
