@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Optional extras to install besides `dev` (CI adds `ray` for the sweep backend's tests).
+EXTRAS ?= dev
 
 .PHONY: run test test-slow lint bench clean
 
@@ -11,7 +13,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 # The main job: one random episode's returns, then REINFORCE on CartPole-v1 (3 seeds, run in
