@@ -334,6 +334,27 @@ def _in_parallel(agent: Agent, jobs: list[tuple[Path, bool]], workers: int,
     return codes
 
 
+def _record_unrecorded_end(run: RunDirectory, code: int | None, stopped: int | None) -> None:
+    """Mark a run still ``running`` after its launch: ``interrupted`` if a signal stopped the
+    launch before it started, ``failed`` if its worker died without recording an outcome
+    (e.g. the script that called `train_seeds` re-ran it while the worker imported it).
+    A refused run and one killed by a signal are left as they are (resumable as after a crash).
+    """
+    try:
+        if run.read_meta()["status"] != "running":
+            return
+    except ValueError:  # an unreadable meta.json: the run was refused
+        return
+    if stopped and code is None:
+        run.set_status("interrupted", error=f"{signal.Signals(stopped - 128).name} before "
+                                            "this run started")
+    elif code is not None and code not in (FINISHED, REFUSED) and code < 128:
+        run.set_status("failed", error=(
+            f"its worker process exited with status {code} without recording an outcome "
+            "(see its error above; a script that trains seeds in parallel must call "
+            "train_seeds under `if __name__ == '__main__':`, as each worker imports it)"))
+
+
 def _launch(agent: Agent, jobs: list[tuple[Path, bool]], *, workers: int | None,
             options: Mapping[str, Any]) -> list[RunSummary]:
     workers = len(os.sched_getaffinity(0)) if workers is None else workers
@@ -350,10 +371,7 @@ def _launch(agent: Agent, jobs: list[tuple[Path, bool]], *, workers: int | None,
         codes = _in_parallel(agent, jobs, workers, options)
     stopped = next((code for code in codes if code is not None and code >= 128), None)
     for (path, _), code in zip(jobs, codes, strict=True):
-        run = RunDirectory(path)
-        if stopped and code is None and run.read_meta()["status"] == "running":
-            run.set_status("interrupted", error=f"{signal.Signals(stopped - 128).name} "
-                                                "before this run started")
+        _record_unrecorded_end(RunDirectory(path), code, stopped)
     return [summarize_run(path, code) for (path, _), code in zip(jobs, codes, strict=True)]
 
 

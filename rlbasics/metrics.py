@@ -5,11 +5,15 @@ kernel survives ``kill -9`` of the process, so a kill never leaves half a row. A
 can still cut the last line (or leave zeros after it); :func:`read_metrics` skips a last
 line without its newline, with a :class:`MetricsWarning`, and :class:`MetricsWriter`
 removes it before appending again.
+
+:func:`open_tensorboard` adds TensorBoard event files beside the CSVs when the optional
+``tensorboard`` package is installed (the CSVs stay the record; the event files are a view).
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import os
 import time
@@ -22,7 +26,7 @@ import numpy as np
 
 from rlbasics.runs import atomic_write_text
 
-__all__ = ["MetricsWarning", "MetricsWriter", "read_metrics"]
+__all__ = ["MetricsWarning", "MetricsWriter", "open_tensorboard", "read_metrics"]
 
 
 class MetricsWarning(UserWarning):
@@ -229,3 +233,23 @@ def read_metrics(path: str | Path) -> dict[str, np.ndarray]:
                 f"{path} line {number}: expected {len(header)} fields, got {len(fields)}: {line!r}"
             )
     return {name: _column([row[i] for row in rows]) for i, name in enumerate(header)}
+
+
+def open_tensorboard(log_dir: str | Path, *, purge_step: int | None = None) -> Any | None:
+    """A ``torch.utils.tensorboard.SummaryWriter`` writing to ``log_dir``, or None if the
+    optional ``tensorboard`` package is not installed (``pip install tensorboard``).
+
+    ``purge_step`` is for a resumed run: TensorBoard hides the events logged at steps >=
+    ``purge_step`` by the run before it was stopped (those after its checkpoint, which the
+    resumed run logs again), as resuming drops those rows from the CSVs.
+
+    >>> import tempfile
+    >>> writer = open_tensorboard(tempfile.mkdtemp())
+    >>> writer is None or hasattr(writer, "add_scalar")
+    True
+    """
+    if importlib.util.find_spec("tensorboard") is None:
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(log_dir), purge_step=purge_step)

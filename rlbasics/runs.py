@@ -1,14 +1,15 @@
 """Run directories: atomic files, the run's record (config, meta, status) and its metrics CSVs.
 
-One folder per (config, seed)::
+One folder per (config, seed) (``rlbasics train`` names it, see `rlbasics.launch.run_path`)::
 
-    runs/reinforce-CartPole-v1-seed0/
+    runs/CartPole-v1-reinforce-1a2b3c4d/seed-0/
         config.toml      the resolved config (rlbasics.configs), written once
         meta.json        versions, git commit, command line, start/end time, status
         episodes.csv     one row per finished episode (EPISODE_FIELDS)
         updates.csv      one row per update (loss, entropy, grad norm, ...)
         eval.csv         one row per evaluation
         checkpoints/     rlbasics.checkpoints
+        tensorboard/     the same rows as TensorBoard events, if tensorboard is installed
 
 Crash safety is by construction. Whole files (config, meta, checkpoints, a rewritten CSV)
 are written by :func:`atomic_write_bytes`: a temporary file in the same directory, flushed

@@ -29,6 +29,9 @@ How a run survives anything:
 - **Failure.** An exception in training (an env returning NaN reward) marks the run
   ``failed`` with the update and step in the message and raises `RunFailed`; the last good
   checkpoint stays. Errors found before anything is changed raise `RunRefused`.
+- **TensorBoard, if installed.** The same rows also go to ``tensorboard/`` in the run
+  directory (`rlbasics.metrics.open_tensorboard`; x axis: env steps); a resume hides the
+  events logged after its checkpoint, as it drops those CSV rows.
 - **One trainer at a time.** A run directory is locked (``flock`` on ``.lock``) while
   trained; the kernel releases the lock when the process dies, however it dies.
 """
@@ -50,7 +53,7 @@ import numpy as np
 
 from rlbasics.checkpoints import CheckpointError, latest_checkpoint, save_checkpoint
 from rlbasics.configs import ConfigError, assert_same_config, config_to_dict
-from rlbasics.metrics import MetricsWriter
+from rlbasics.metrics import MetricsWriter, open_tensorboard
 from rlbasics.runs import EPISODE_FIELDS, RunDirectory
 
 __all__ = [
@@ -209,7 +212,8 @@ class _Recorder:
 
     def __init__(self, run: RunDirectory, agent_name: str, learner: Any, stop: _StopRequest,
                  *, checkpoint_every: int, checkpoint_seconds: float, keep: int,
-                 progress: bool, position: int, on_update: Callable | None) -> None:
+                 progress: bool, position: int, on_update: Callable | None,
+                 tensorboard: bool) -> None:
         self.run, self.agent_name, self.learner = run, agent_name, learner
         self.stop, self.on_update_hook = stop, on_update
         self.checkpoint_every, self.checkpoint_seconds, self.keep = (
@@ -217,9 +221,15 @@ class _Recorder:
         self.episodes = MetricsWriter(run.episodes_path, EPISODE_FIELDS)
         self.evals = MetricsWriter(run.eval_path, EVAL_FIELDS)
         self.updates: MetricsWriter | None = None  # its columns are the agent's update row
+        self.tensorboard = None
+        if tensorboard:  # a resumed run logs again from the update after its checkpoint,
+            # whose episodes carry env steps > the checkpoint's: hide older events from there
+            resumed_at = learner.env_steps + 1 if learner.env_steps else None
+            self.tensorboard = open_tensorboard(run.path / "tensorboard", purge_step=resumed_at)
         self.saved_update, self.last_save = learner.updates, time.monotonic()
         self.solved = False  # the last update's evaluation reached the learner's stop_return
-        self.recent: deque[float] = deque(maxlen=20)
+        self.recent: deque[float] = deque(maxlen=20)  # returns of the last episodes
+        self.last_eval = "-"  # the bar shows the latest evaluation's mean return
         config = learner.config
         self.bar = None
         if progress:
@@ -229,9 +239,17 @@ class _Recorder:
                             position=position, desc=f"seed {config.seed}", dynamic_ncols=True,
                             leave=True)
 
+    def _log(self, section: str, values: Mapping[str, float], env_steps: int) -> None:
+        """Each of ``values`` to TensorBoard (if on) as ``section/name`` at ``env_steps``."""
+        if self.tensorboard is not None:
+            for name, value in values.items():
+                self.tensorboard.add_scalar(f"{section}/{name}", value, env_steps)
+
     def on_episode(self, row: Mapping[str, float]) -> None:
         self.episodes.write(row)
         self.recent.append(row["return"])
+        self._log("episode", {"return": row["return"], "length": row["length"]},
+                  row["env_step"])
 
     def on_update(self, row: Mapping[str, float]) -> None:
         learner = self.learner
@@ -240,7 +258,10 @@ class _Recorder:
         if self.updates is None:
             self.updates = MetricsWriter(self.run.updates_path, list(update_row))
         self.updates.write(update_row)
+        self._log("update", {key: value for key, value in update_row.items()
+                             if key not in ("update", "env_steps")}, row["env_steps"])
         if not math.isnan(row["eval_mean"]):
+            self._log("eval", {"mean_return": row["eval_mean"]}, row["env_steps"])
             self.evals.write({"update": row["update"], "env_steps": row["env_steps"],
                               "train_time": row["train_time"], "eval_mean": row["eval_mean"],
                               "solved": solved})
@@ -248,11 +269,11 @@ class _Recorder:
         if due or time.monotonic() - self.last_save >= self.checkpoint_seconds:
             self.save()
         if self.bar is not None:
-            shown = {"ep": learner.episodes_done,
-                     "ret": f"{np.mean(self.recent):.1f}" if self.recent else "-"}
             if not math.isnan(row["eval_mean"]):
-                shown["eval"] = f"{row['eval_mean']:.1f}"
-            self.bar.set_postfix(shown, refresh=False)
+                self.last_eval = f"{row['eval_mean']:.1f}"
+            self.bar.set_postfix({"ep": learner.episodes_done,
+                                  "ret": f"{np.mean(self.recent):.1f}" if self.recent else "-",
+                                  "eval": self.last_eval}, refresh=False)
             self.bar.update(row["env_steps"] - self.bar.n)
         if self.on_update_hook is not None:
             self.on_update_hook(row)
@@ -269,13 +290,15 @@ class _Recorder:
         for writer in (self.episodes, self.evals, self.updates):
             if writer is not None:
                 writer.sync()
+        if self.tensorboard is not None:
+            self.tensorboard.flush()
         save_checkpoint(self.run, {"agent": self.agent_name, "solved": self.solved,
                                    "config": config_to_dict(self.learner.config),
                                    "learner": self.learner.state_dict()}, keep=self.keep)
         self.saved_update, self.last_save = self.learner.updates, time.monotonic()
 
     def close(self) -> None:
-        for writer in (self.episodes, self.evals, self.updates):
+        for writer in (self.episodes, self.evals, self.updates, self.tensorboard):
             if writer is not None:
                 writer.close()
         if self.bar is not None:
@@ -295,6 +318,7 @@ def train_run(
     on_update: Callable[[Mapping[str, float]], None] | None = None,
     command: list[str] | None = None,
     force_on_repeat: bool = True,
+    tensorboard: bool = True,
 ) -> str:
     """Train the run in ``run_dir`` (made by `RunDirectory.create`) to its end; return its
     status (``"finished"``; a finished run is left as it is).
@@ -310,6 +334,8 @@ def train_run(
             from here to stop a run at an exact update).
         command: the command line recorded on resume.
         force_on_repeat: a second signal stops at once (see the module docstring).
+        tensorboard: also log to ``tensorboard/`` in the run directory if the optional
+            ``tensorboard`` package is installed.
 
     Raises `RunRefused` (nothing changed), `RunInterrupted` or `RunFailed` (status recorded).
     """
@@ -335,7 +361,8 @@ def train_run(
         with _StopRequest(force_on_repeat) as stop:
             recorder = _Recorder(run, agent.name, learner, stop, checkpoint_every=checkpoint_every,
                                  checkpoint_seconds=checkpoint_seconds, keep=keep,
-                                 progress=progress, position=position, on_update=on_update)
+                                 progress=progress, position=position, on_update=on_update,
+                                 tensorboard=tensorboard)
             try:
                 agent.train(config, learner=learner, on_episode=recorder.on_episode,
                             on_update=recorder.on_update)

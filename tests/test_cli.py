@@ -3,8 +3,11 @@
 import dataclasses
 import itertools
 import math
+import platform
 import subprocess
 import sys
+from datetime import datetime
+from importlib.metadata import version
 from typing import ClassVar
 
 import gymnasium as gym
@@ -19,6 +22,7 @@ from rlbasics.cli import get_agent, main
 from rlbasics.environments import evaluate
 from rlbasics.launch import run_path
 from rlbasics.metrics import read_metrics
+from rlbasics.plotting import plot_returns
 from rlbasics.runs import EPISODE_FIELDS, RunDirectory
 
 # 8 envs x 16 steps = 128 env steps per update; 5 updates. Tiny: a run takes ~1 s.
@@ -88,17 +92,34 @@ def test_train_writes_a_complete_run_directory_and_a_summary(tmp_path, capsys):
     run = RunDirectory(path)
     assert run.read_config(ReinforceConfig) == config
     meta = run.read_meta()
-    assert meta["status"] == "finished" and meta["command"][:2] == ["rlbasics", "train"]
+    assert meta["status"] == "finished" and meta["error"] is None
+    assert meta["command"] == ["rlbasics", "train", "--out", str(tmp_path), "--seeds", "3", *TINY]
+    assert meta["versions"] == {"python": platform.python_version(),
+                                **{name: version(name) for name in ("rlbasics", "torch",
+                                                                    "gymnasium", "numpy")}}
+    head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    assert meta["git_commit"] == (head.stdout.strip() if head.returncode == 0 else None)
+    start, end = (datetime.fromisoformat(meta[key]) for key in ("start_time", "end_time"))
+    assert start <= end and start.tzinfo is not None
     episodes = read_metrics(run.episodes_path)
     assert tuple(episodes) == EPISODE_FIELDS
     assert episodes["episode"].tolist() == list(range(len(episodes["episode"])))
     updates = read_metrics(run.updates_path)
+    assert {"loss", "entropy", "grad_norm", "mean_return", "train_time"} <= set(updates)
     assert updates["update"].tolist() == [1, 2, 3, 4, 5]
     assert updates["env_steps"].tolist() == [128, 256, 384, 512, 640]  # 8·16 per update
     evals = read_metrics(run.eval_path)
     assert evals["update"].tolist() == [2, 4]  # eval_every=2
+    # The checkpoint: weights, optimiser state, the sampling generator and the env actions
+    # (the envs' random streams are replayed from their seeded reset), counters; plain data
+    # that loads with weights_only=True (latest_checkpoint's loader).
     state = latest_checkpoint(run)[1]
-    assert state["agent"] == "reinforce" and state["learner"]["counters"]["updates"] == 5
+    assert state["agent"] == "reinforce"
+    assert {"policy", "optimizer", "generator", "env_actions", "counters"} <= set(state["learner"])
+    assert state["learner"]["optimizer"]["state"]  # Adam's moments, after 5 steps
+    assert state["learner"]["counters"] == {"updates": 5, "env_steps": 640,
+                                            "episodes_done": len(episodes["episode"]),
+                                            "train_time": updates["train_time"][-1]}
     # The summary: one row for seed 3 with its numbers.
     header, row = out.strip().splitlines()
     assert header.split()[:4] == ["seed", "status", "solved", "at"]
@@ -171,7 +192,8 @@ def test_eval_video_is_written_with_imageio_when_it_is_installed(tmp_path, capsy
             saved.update(path=path, frames=frames, fps=fps)
 
     monkeypatch.setitem(sys.modules, "imageio", FakeImageio)
-    monkeypatch.setattr("importlib.util.find_spec", lambda name: name == "imageio" or None)
+    monkeypatch.setattr("importlib.util.find_spec",
+                        lambda name: name in ("imageio", "imageio_ffmpeg") or None)
     video = tmp_path / "episode.mp4"
     code, out, err = run_cli(["eval", str(tmp_path), "--episodes", "1", "--video", str(video)],
                              capsys)
@@ -194,9 +216,16 @@ def test_eval_video_explains_a_missing_optional_dependency(tmp_path, capsys, mon
     code, _, err = run_cli(["eval", str(tmp_path), "--video", str(video)], capsys)
     assert code == 2
     assert err.count("\n") == 1 and "--video needs the optional package imageio" in err
-    # With imageio, CartPole still needs pygame to draw itself (not installed here either).
+    # imageio without an ffmpeg backend writes no .mp4 (found before evaluating anything).
     monkeypatch.setitem(sys.modules, "imageio", object())
     monkeypatch.setattr("importlib.util.find_spec", lambda name: name == "imageio" or None)
+    code, out, err = run_cli(["eval", str(tmp_path), "--video", str(video)], capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "--video to an .mp4 needs an ffmpeg backend of imageio " \
+        "(pip install imageio-ffmpeg)" in err
+    # With both, CartPole still needs pygame to draw itself (not installed here either).
+    monkeypatch.setattr("importlib.util.find_spec",
+                        lambda name: name in ("imageio", "imageio_ffmpeg") or None)
     code, _, err = run_cli(["eval", str(tmp_path), "--episodes", "1", "--video", str(video)],
                            capsys)
     assert code == 2
@@ -220,6 +249,15 @@ def test_plot_writes_a_png_of_the_runs(tmp_path, capsys):
     code, _, err = run_cli(["plot", str(tmp_path / "runs"), "--out", str(out_png), "--final",
                             "--statistic", "mean", "--smoothing", "ma:3"], capsys)
     assert code == 0, err
+    # The x axes: one grid for all runs, from the earliest first episode to the latest last
+    # one, in env steps, episodes completed (index + 1) or seconds of training.
+    episodes = [read_metrics(path) for path in (tmp_path / "runs").glob("*/seed-*/episodes.csv")]
+    for x, column, offset in [("steps", "env_step", 0), ("episodes", "episode", 1),
+                              ("time", "wall_time", 0)]:
+        line = plot_returns(tmp_path / "runs", x=x, n_boot=10).axes[0].lines[0]
+        grid = line.get_xdata()
+        assert grid[0] == min(run[column][0] for run in episodes) + offset
+        assert grid[-1] == pytest.approx(max(run[column][-1] for run in episodes) + offset)
 
 
 def test_envs_lists_ours_and_gymnasiums(capsys):

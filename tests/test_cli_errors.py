@@ -44,10 +44,27 @@ CASES = {
     "value outside a Literal": (["--set", "baseline=critic"],
                                 "config key 'baseline' must be one of none, mean, value"),
     "override without =": (["--set", "lr"], "an override must look like KEY=VALUE"),
+    "override without a key": (["--set", "=3"], "an override must look like KEY=VALUE"),
+    "empty env id": (["--set", "env_id="], "env_id must be a non-empty Gymnasium env id"),
+    "ill-typed optional value": (["--set", "stop_return=high"],
+                                 "config key 'stop_return' must be float | None, got 'high'"),
+    "unknown activation": (["--set", "activation=swish"],
+                           "activation must be one of ['elu', 'gelu', 'relu', 'silu', 'tanh'], "
+                           "got 'swish'"),
+    "unknown device": (["--set", "device=tpu"], "cannot build a reinforce learner for "
+                       "CartPole-v1: Expected one of cpu, cuda"),
+    "zero-width layer": (["--set", "hidden_sizes=0"],
+                         "hidden_sizes must be a tuple of ints >= 1, got (0,)"),
     "gamma above 1": (["--set", "gamma=1.5"], "gamma must be a number in [0, 1], got 1.5"),
     "gamma below 0": (["--set", "gamma=-0.1"], "gamma must be a number in [0, 1], got -0.1"),
+    "gamma NaN": (["--set", "gamma=nan"], "gamma must be a number in [0, 1], got nan"),
     "lr zero": (["--set", "lr=0"], "lr must be a finite number > 0, got 0.0"),
     "lr negative": (["--set", "lr=-0.01"], "lr must be a finite number > 0, got -0.01"),
+    "lr infinite": (["--set", "lr=inf"], "lr must be a finite number > 0, got inf"),
+    "negative entropy bonus": (["--set", "entropy_coef=-1"],
+                               "entropy_coef must be a finite number >= 0, got -1.0"),
+    "no evaluation episodes": (["--set", "eval_episodes=0"],
+                               "eval_episodes must be an int >= 1, got 0"),
     "zero budget": (["--set", "total_steps=0"], "total_steps must be an int >= 1, got 0"),
     "total return without whole episodes": (["--set", "weights=total_return"],
                                             "weights='total_return' needs whole episodes"),
@@ -73,6 +90,8 @@ CASES = {
                                                "{tmp}/nowhere does not exist"),
     "resume of a folder without runs": (["--resume", "{tmp}/empty"],
                                         "is not a run directory and holds none"),
+    "resume with seeds": (["--resume", "{tmp}/empty", "--seeds", "0"],
+                          "--resume continues runs as they were: --seeds and --out do not apply"),
 }
 
 
