@@ -12,7 +12,9 @@ number per distribution, ``[...]``. The costs over data (``nll``, ``binary_cross
 ``"none"`` (the per-element terms).
 
 A logit of −inf marks an impossible category (p = 0, with 0 · log 0 = 0), so probabilities
-can be passed as ``probabilities.log()``; every row needs at least one finite logit.
+can be passed as ``probabilities.log()``; every row needs at least one finite logit. Bad
+input raises a TypeError or ValueError naming the argument (the checks are in
+``rlbasics/_losses_inputs.py``).
 
 References: Goodfellow, Bengio & Courville, *Deep Learning* (2016), ch. 3.13 (information
 theory), 5.5 (maximum likelihood), 6.2.2 (output units); Cover & Thomas, *Elements of
@@ -28,6 +30,16 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from rlbasics._losses_inputs import (
+    check_finite,
+    check_float_tensor,
+    check_gaussian_nll_inputs,
+    check_logits,
+    check_mask,
+    check_nll_inputs,
+    check_same_shape,
+)
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -68,7 +80,7 @@ def entropy(logits: Tensor, *, validate: bool = True) -> Tensor:
     tensor(1.3863)
     """
     if validate:
-        _check_logits("logits", logits)
+        check_logits("logits", logits)
     log_p = F.log_softmax(logits, dim=-1)
     return -_expectation(log_p, log_p)
 
@@ -92,9 +104,9 @@ def cross_entropy(p_logits: Tensor, q_logits: Tensor) -> Tensor:
     >>> cross_entropy(torch.tensor([0.0, 0.0]), torch.log(torch.tensor([0.25, 0.75])))
     tensor(0.8370)
     """
-    _check_logits("p_logits", p_logits)
-    _check_logits("q_logits", q_logits)
-    _check_same_shape("p_logits", p_logits, "q_logits", q_logits)
+    check_logits("p_logits", p_logits)
+    check_logits("q_logits", q_logits)
+    check_same_shape("p_logits", p_logits, "q_logits", q_logits)
     log_p = F.log_softmax(p_logits, dim=-1)
     log_q = F.log_softmax(q_logits, dim=-1)
     return -_expectation(log_p, log_q)
@@ -119,9 +131,9 @@ def kl_divergence(p_logits: Tensor, q_logits: Tensor) -> Tensor:
     >>> kl_divergence(torch.log(torch.tensor([0.5, 0.5])), torch.log(torch.tensor([0.25, 0.75])))
     tensor(0.1438)
     """
-    _check_logits("p_logits", p_logits)
-    _check_logits("q_logits", q_logits)
-    _check_same_shape("p_logits", p_logits, "q_logits", q_logits)
+    check_logits("p_logits", p_logits)
+    check_logits("q_logits", q_logits)
+    check_same_shape("p_logits", p_logits, "q_logits", q_logits)
     log_p = F.log_softmax(p_logits, dim=-1)
     log_q = F.log_softmax(q_logits, dim=-1)
     return _expectation(log_p, log_p - log_q)
@@ -153,22 +165,7 @@ def nll(
     tensor(0.3993)
     """
     if validate:
-        _check_logits("logits", logits)
-        if not isinstance(labels, Tensor):
-            raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
-        if labels.dtype == torch.bool or labels.is_floating_point() or labels.is_complex():
-            raise TypeError(
-                f"labels must be an integer tensor of class indices, got {labels.dtype}"
-            )
-        if labels.shape != logits.shape[:-1]:
-            raise ValueError(
-                f"labels must have shape logits.shape[:-1] = {tuple(logits.shape[:-1])}, "
-                f"got {tuple(labels.shape)}"
-            )
-        num_classes = logits.shape[-1]
-        out_of_range = labels[(labels < 0) | (labels >= num_classes)]
-        if out_of_range.numel() > 0:
-            raise ValueError(f"labels must be in [0, {num_classes}), got {out_of_range[0].item()}")
+        check_nll_inputs(logits, labels)
     log_p = F.log_softmax(logits, dim=-1)
     per_example = -log_p.gather(-1, labels.unsqueeze(-1)).squeeze(-1)
     return _reduce(per_example, reduction)
@@ -192,10 +189,10 @@ def binary_cross_entropy(logits: Tensor, targets: Tensor, reduction: Reduction =
     >>> binary_cross_entropy(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 0.0]))  # log 2
     tensor(0.6931)
     """
-    _check_float_tensor("logits", logits)
-    _check_finite("logits", logits)
-    _check_float_tensor("targets", targets)
-    _check_same_shape("logits", logits, "targets", targets)
+    check_float_tensor("logits", logits)
+    check_finite("logits", logits)
+    check_float_tensor("targets", targets)
+    check_same_shape("logits", logits, "targets", targets)
     outside = targets[~((targets >= 0) & (targets <= 1))]  # NaN fails both comparisons
     if outside.numel() > 0:
         raise ValueError(f"targets must be in [0, 1], got {outside[0].item()}")
@@ -233,7 +230,7 @@ def gaussian_nll(
     tensor(1.4189)
     """
     if validate:
-        _check_gaussian_nll_inputs(mean, target, std)
+        check_gaussian_nll_inputs(mean, target, std)
     std = torch.as_tensor(std, dtype=mean.dtype, device=mean.device)
     z = (target - mean) / std
     per_element = 0.5 * z**2 + torch.log(std) + 0.5 * math.log(2 * math.pi)
@@ -267,11 +264,11 @@ def mse(
     >>> mse(torch.tensor([1.0, 2.0]), torch.tensor([0.0, 0.0]), half=True)  # (1 + 4) / 4
     tensor(1.2500)
     """
-    _check_float_tensor("prediction", prediction)
-    _check_finite("prediction", prediction)
-    _check_float_tensor("target", target)
-    _check_finite("target", target)
-    _check_same_shape("prediction", prediction, "target", target)
+    check_float_tensor("prediction", prediction)
+    check_finite("prediction", prediction)
+    check_float_tensor("target", target)
+    check_finite("target", target)
+    check_same_shape("prediction", prediction, "target", target)
     if not isinstance(half, bool):
         raise TypeError(f"half must be a bool, got {type(half).__name__}")
     per_element = (target - prediction) ** 2
@@ -316,12 +313,12 @@ def policy_gradient_loss(
     >>> policy_gradient_loss(log_probs, torch.tensor([1.0, 2.0]))  # −(1·log ½ + 2·log ¼)/2
     tensor(1.7329)
     """
-    _check_float_tensor("log_probs", log_probs)
-    _check_finite("log_probs", log_probs)
-    _check_float_tensor("weights", weights)
-    _check_finite("weights", weights)
-    _check_same_shape("log_probs", log_probs, "weights", weights)
-    _check_mask(mask, log_probs)
+    check_float_tensor("log_probs", log_probs)
+    check_finite("log_probs", log_probs)
+    check_float_tensor("weights", weights)
+    check_finite("weights", weights)
+    check_same_shape("log_probs", log_probs, "weights", weights)
+    check_mask(mask, log_probs)
     return _reduce(-log_probs * weights.detach().to(log_probs.dtype), reduction, mask)
 
 
@@ -350,17 +347,17 @@ def entropy_bonus(
     >>> entropy_bonus(torch.tensor([1.0, 2.0]), coefficient=0.5)  # −0.5 · (1 + 2)/2
     tensor(-0.7500)
     """
-    _check_float_tensor("entropies", entropies)
-    _check_finite("entropies", entropies)
+    check_float_tensor("entropies", entropies)
+    check_finite("entropies", entropies)
     if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
         raise TypeError(f"coefficient must be a float, got {type(coefficient).__name__}")
     if not (math.isfinite(coefficient) and coefficient >= 0):
         raise ValueError(f"coefficient must be a finite number >= 0, got {coefficient}")
-    _check_mask(mask, entropies)
+    check_mask(mask, entropies)
     return -coefficient * _reduce(entropies, reduction, mask)
 
 
-# --- helpers -------------------------------------------------------------------------------
+# --- sums and reductions ----------------------------------------------------------------
 
 
 def _expectation(log_p: Tensor, values: Tensor) -> Tensor:
@@ -386,82 +383,3 @@ def _reduce(terms: Tensor, reduction: str, mask: Tensor | None = None) -> Tensor
     if terms.numel() == 0:
         raise ValueError("reduction='mean' needs at least one element, got an empty tensor")
     return total / (terms.numel() if mask is None else mask.sum())
-
-
-def _check_float_tensor(name: str, x: object) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}")
-
-
-def _check_finite(name: str, x: Tensor) -> None:
-    bad = x[~torch.isfinite(x)]
-    if bad.numel() > 0:
-        raise ValueError(f"{name} must be finite, got {bad[0].item()}")
-
-
-def _check_logits(name: str, logits: Tensor) -> None:
-    _check_float_tensor(name, logits)
-    if logits.ndim == 0 or logits.shape[-1] == 0:
-        raise ValueError(
-            f"{name} must have shape [..., k] with k >= 1 categories, got {tuple(logits.shape)}"
-        )
-    # A row is valid iff its largest entry is finite: catches NaN (max propagates it),
-    # +inf, and rows that are all −inf (no possible category); lone −inf entries are fine.
-    row_max = logits.amax(dim=-1)
-    bad = row_max[~torch.isfinite(row_max)]
-    if bad.numel() > 0:
-        raise ValueError(
-            f"{name} must be finite or -inf (an impossible category), with a finite entry in "
-            f"every row; got a row whose largest entry is {bad[0].item()}"
-        )
-
-
-def _check_gaussian_nll_inputs(mean: Tensor, target: Tensor, std: object) -> None:
-    _check_float_tensor("mean", mean)
-    _check_finite("mean", mean)
-    _check_float_tensor("target", target)
-    _check_finite("target", target)
-    _check_same_shape("mean", mean, "target", target)
-    if isinstance(std, bool) or not isinstance(std, (int, float, Tensor)):
-        raise TypeError(f"std must be a float or a torch.Tensor, got {type(std).__name__}")
-    std = torch.as_tensor(std, dtype=mean.dtype, device=mean.device)
-    if not std.is_floating_point():
-        raise TypeError(f"std must be a floating-point tensor, got {std.dtype}")
-    not_positive = std[~((std > 0) & torch.isfinite(std))]
-    if not_positive.numel() > 0:
-        raise ValueError(f"std must be positive and finite, got {not_positive[0].item()}")
-    try:
-        broadcasts = torch.broadcast_shapes(std.shape, mean.shape) == mean.shape
-    except RuntimeError:
-        broadcasts = False
-    if not broadcasts:
-        raise ValueError(
-            f"std must broadcast to mean's shape {tuple(mean.shape)}, got {tuple(std.shape)}"
-        )
-
-
-def _check_same_shape(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
-    if not isinstance(b, Tensor):
-        raise TypeError(f"{name_b} must be a torch.Tensor, got {type(b).__name__}")
-    if a.shape != b.shape:
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and "
-            f"{tuple(b.shape)}"
-        )
-
-
-def _check_mask(mask: Tensor | None, like: Tensor) -> None:
-    if mask is None:
-        return
-    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
-        kind = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
-        raise TypeError(f"mask must be a bool tensor (True at valid steps), got {kind}")
-    if mask.shape != like.shape:
-        raise ValueError(
-            f"mask must have the same shape as the steps {tuple(like.shape)}, "
-            f"got {tuple(mask.shape)}"
-        )
-    if not mask.any():
-        raise ValueError("mask must mark at least one valid step (True), got none")
