@@ -1,4 +1,4 @@
-"""The ``rlbasics`` command (the application layer): train, eval, plot, envs, demo.
+"""The ``rlbasics`` command (the application layer): train, eval, plot, sweep, envs, demo.
 
 Only this module may import ``agents`` and ``envs``, and it does so inside its functions,
 so ``rlbasics --help`` stays fast. Bad input is a one-line error on stderr and exit status 2,
@@ -51,6 +51,13 @@ def get_agent(name: str) -> Agent:
 def _agent_help() -> str:
     return "\n\n".join(config_help(get_agent(name).config_cls, f"config fields of {name}")
                        for name in AGENT_NAMES)
+
+
+def _sweep_help() -> str:
+    """The sweep file's format: the first part of `rlbasics.sweep`'s docstring."""
+    import rlbasics.sweep
+
+    return rlbasics.sweep.__doc__.split("\n\n", 1)[1].split("\n\nEach trial", 1)[0]
 
 
 def _contrast_help() -> str:
@@ -159,6 +166,10 @@ def _eval(args: argparse.Namespace) -> int:
                              "pip install imageio imageio-ffmpeg); it is not installed")
         if args.video.suffix.lower() not in (".mp4", ".gif"):
             raise ValueError(f"--video must end in .mp4 or .gif, got {args.video}")
+        if args.video.suffix.lower() == ".mp4" and not any(
+                importlib.util.find_spec(name) for name in ("imageio_ffmpeg", "av")):
+            raise ValueError("--video to an .mp4 needs an ffmpeg backend of imageio (pip "
+                             "install imageio-ffmpeg), which is not installed; or write a .gif")
     runs = find_runs(args.run_dirs)
     if args.video is not None and len(runs) > 1:
         raise ValueError(f"--video records one run; {len(runs)} were given")
@@ -212,6 +223,42 @@ def _contrast(args: argparse.Namespace) -> int:
                  atomic_write_text(args.out.with_suffix(".txt"), table + "\n")]:
         print(f"wrote {path}")
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from rlbasics.launch import exit_code
+    from rlbasics.sweep import read_sweep, run_sweep
+    from rlbasics.sweep_summary import format_trials, summary
+
+    if args.summary is not None:
+        given = [name for name, value in (("SWEEP.toml", args.sweep_file),
+                                          ("--backend", args.backend),
+                                          ("--address", args.address),
+                                          ("--max-parallel", args.max_parallel),
+                                          ("--out", args.out)) if value is not None]
+        if given:
+            raise ValueError(f"--summary reads a sweep folder; {', '.join(given)} do not apply")
+        result = summary(args.summary, group_by=args.group_by)
+        print(result.table())
+        print(f"wrote {result.write_csv()}")
+        return 0
+    if args.sweep_file is None:
+        raise ValueError("give a sweep file to run, or --summary SWEEP_DIR")
+    if args.group_by is not None:
+        raise ValueError("--group-by applies to --summary SWEEP_DIR")
+    spec = read_sweep(args.sweep_file, out=args.out, resolve_env_id=_resolve_env_id)
+    runs = run_sweep(get_agent(spec.agent), spec, backend=args.backend or "local",
+                     address=args.address, max_parallel=args.max_parallel, command=args.argv,
+                     progress=sys.stderr.isatty() if args.progress is None else args.progress)
+    print(format_trials(spec, runs))
+    if any(run.status == "finished" for run in runs):
+        result = summary(spec.out)
+        print(f"\n{result.table()}\nwrote {result.write_csv()}")
+    code = exit_code(runs)
+    if code >= 128:
+        print(f"interrupted ({signal.Signals(code - 128).name}): run the same command again "
+              "to continue", file=sys.stderr)
+    return code
 
 
 def _envs(args: argparse.Namespace) -> int:
@@ -360,6 +407,36 @@ def build_parser() -> argparse.ArgumentParser:
     contrast.add_argument("--progress", action=argparse.BooleanOptionalAction,
                           help="a progress bar (default: when stderr is a terminal)")
     contrast.set_defaults(handler=_contrast)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a sweep of configs x seeds (or summarise one)",
+        description=textwrap.fill(
+            "Run every trial (config x seed) of a sweep file, each an ordinary run directory "
+            "in the sweep folder beside a sweep.json index; the same command again skips "
+            "finished trials and resumes the others. --summary tabulates the final "
+            "performance per group (IQM and 95% bootstrap CI) and writes it as CSV.",
+            width=90),
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog_factory=_sweep_help)
+    sweep.add_argument("sweep_file", type=Path, nargs="?", metavar="SWEEP.toml",
+                       help="the sweep to run (examples in sweeps/)")
+    sweep.add_argument("--backend", choices=("local", "ray"),
+                       help="local: a process pool (the default); ray: Ray tasks "
+                       "(pip install 'rlbasics[ray]')")
+    sweep.add_argument("--address", metavar="ADDR",
+                       help="a running Ray cluster (e.g. auto); default: start a local one")
+    sweep.add_argument("--max-parallel", type=POSITIVE_INT, metavar="N",
+                       help="trials at once (default: the CPU cores; with --address, as "
+                       "the cluster schedules)")
+    sweep.add_argument("--out", type=Path, metavar="DIR",
+                       help="the sweep folder (default: the file's `out`, else runs/<stem>)")
+    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                       help="progress bars (default: when stderr is a terminal)")
+    sweep.add_argument("--summary", type=Path, metavar="SWEEP_DIR",
+                       help="print and write (as CSV) the final performance per group")
+    sweep.add_argument("--group-by", nargs="+", metavar="FIELD",
+                       help="with --summary: config fields of the groups (default: the "
+                       "swept ones)")
+    sweep.set_defaults(handler=_sweep)
 
     commands.add_parser(
         "envs", help="list the rlbasics and Gymnasium environments"
