@@ -200,15 +200,15 @@ class TrainResult:
 
 
 class _Actor:
-    """The collector's policy: samples under inference mode and keeps the raw actions (a
-    Gaussian policy's unclipped draws) for the log-probs of the update."""
+    """The collector's policy: draws actions without log-probs (the update recomputes them
+    from the batch, under autograd) and keeps the raw actions (a Gaussian policy's unclipped
+    draws) for them. `Reinforce.update` runs the whole collection under inference mode."""
 
     def __init__(self, policy: Policy, generator: torch.Generator) -> None:
         self.policy, self.generator, self.raw_actions = policy, generator, []
 
     def __call__(self, observations: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            actions, _ = self.policy.sample(observations, self.generator)
+        actions = self.policy.act(observations, self.generator)
         self.raw_actions.append(actions)
         return self.policy.to_env(actions)
 
@@ -231,14 +231,17 @@ class Reinforce:
             self.env.single_observation_space, self.env.single_action_space,
             config.hidden_sizes, config.activation,
         ).to(self.device)
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr)
+        # fused: one kernel per step for all parameters (the per-tensor loop measured ~2.5×
+        # slower for these small networks); the same Adam update.
+        fused = True if self.device.type in ("cpu", "cuda") else None
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=config.lr, fused=fused)
         self.value_function = self.value_optimizer = None
         if config.baseline == "value":
             self.value_function = make_value_function(
                 self.env.single_observation_space, config.hidden_sizes, config.activation
             ).to(self.device)
             self.value_optimizer = torch.optim.Adam(
-                self.value_function.parameters(), lr=config.value_lr
+                self.value_function.parameters(), lr=config.value_lr, fused=fused
             )
         self.generator = torch.Generator(self.device).manual_seed(config.seed)
         self.actor = _Actor(self.policy, self.generator)
@@ -274,10 +277,12 @@ class Reinforce:
                 for group in optimizer.param_groups if optimizer is not None else ():
                     group["lr"] = lr * remaining
         self.actor.raw_actions.clear()
-        if config.episodes_per_update:
-            batch = self.collector.collect(episodes=config.episodes_per_update, as_rollout=True)
-        else:
-            batch = self.collector.collect(steps=config.steps_per_update)
+        with torch.inference_mode():  # once per batch, not per policy call
+            if config.episodes_per_update:
+                batch = self.collector.collect(episodes=config.episodes_per_update,
+                                               as_rollout=True)
+            else:
+                batch = self.collector.collect(steps=config.steps_per_update)
         raw_actions = torch.stack(self.actor.raw_actions, dim=1)  # [N, T, ...]
 
         values = bootstrap = None
@@ -340,7 +345,7 @@ class Reinforce:
         self.optimizer.zero_grad()
         loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(
-            self.policy.parameters(), config.max_grad_norm
+            self.policy.parameters(), config.max_grad_norm, foreach=True
         ))
         self.optimizer.step()
 
@@ -358,13 +363,15 @@ class Reinforce:
 
     def _count_episode_steps(self, batch: Any) -> None:
         """Carry each row's steps-so-far of its unfinished episode into the next batch (γ^t
-        counts t from the episode's start, which may lie in an earlier batch)."""
+        counts t from the episode's start, which may lie in an earlier batch): the valid
+        steps after the row's last end, plus the carried count if the row has no end."""
         ended = (batch.terminated | batch.truncated) & batch.valid
-        for row in range(batch.num_envs):
-            last_end = np.flatnonzero(ended[row])
-            since = batch.valid[row, last_end[-1] + 1:] if len(last_end) else batch.valid[row]
-            carried = 0 if len(last_end) else self.steps_into_episode[row]
-            self.steps_into_episode[row] = carried + int(since.sum())
+        steps = batch.num_steps
+        has_end = ended.any(axis=1)
+        last_end = np.where(has_end, steps - 1 - np.argmax(ended[:, ::-1], axis=1), -1)
+        after = np.arange(steps) > last_end[:, None]
+        since = np.count_nonzero(batch.valid & after, axis=1)
+        self.steps_into_episode = np.where(has_end, 0, self.steps_into_episode) + since
 
     def state_dict(self) -> dict[str, Any]:
         """A snapshot of everything the next update depends on, taken between updates:

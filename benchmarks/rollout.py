@@ -1,9 +1,10 @@
 """Env-steps per second of `rlbasics.rollout.Collector` against the raw ``env.step`` loop.
 
-Both loops make the same policy calls on the same env; the raw loop does nothing else (no
-checks, no buffers, no auto-reset bookkeeping), so the ratio is the collector's overhead.
-Issue 3's targets: the collector adds ≤ 15 % over the raw loop; with CartPole's native vector
-env, 256 envs and the MLP policy it collects ≥ 400k steps/s.
+Both loops make the same policy calls on the same env from the same seeds (env reset and
+action space); the raw loop does nothing else (no checks, no buffers, no auto-reset
+bookkeeping), so the ratio is the collector's overhead. Issue 3's targets: the collector adds
+≤ 15 % over the raw loop; with CartPole's native vector env, 256 envs and the MLP policy it
+collects ≥ 400k steps/s.
 
 Env-steps are counted as vector steps × N in both loops (NEXT_STEP reset steps included, as
 the raw loop cannot tell them apart). Runs alternate, raw then collector, ``--repeats`` times,
@@ -11,19 +12,26 @@ each about ``--seconds`` long, timed in CPU time of this process (``time.process
 envs run in-process and torch on one thread, and CPU time is steadier than wall-clock time
 on a shared machine); rates are medians and the overhead is the median over pairs of the
 collector's time / the raw loop's time − 1 (compare ratios, not absolute rates across runs).
+Where Linux lets a process count its own CPU instructions (``perf_event_open``), the table
+also gives the collector's extra instructions, a measure of its work that the machine's
+load does not change (it does not see cache misses: time can only be worse).
 
 A second table times one MLP policy call (forward + sampling + numpy↔torch conversion) by
 batch size under the options that matter for small-batch inference: grad mode,
 ``torch.inference_mode``, ``torch.set_num_threads(1)`` and the conversion functions.
 
-    .venv/bin/python benchmarks/rollout.py [--seconds 0.1] [--repeats 15]
+    .venv/bin/python benchmarks/rollout.py [--seconds 0.1] [--repeats 15] [--no-calls]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import functools
+import os
+import platform
+import struct
 import time
 from collections.abc import Callable
 
@@ -63,10 +71,49 @@ def single_action_space(env) -> gym.Space:
     return env.single_action_space if isinstance(env, gym.vector.VectorEnv) else env.action_space
 
 
-def raw_loop(env, policy: Callable, vector_steps: int) -> float:
-    """Seconds for ``vector_steps`` steps of the plain loop (a single env reset by hand)."""
+class InstructionCounter:
+    """CPU instructions retired in user space by the calling thread, from Linux's
+    ``perf_event_open`` (x86-64 and arm64). ``available`` is False elsewhere, or where the
+    kernel refuses (``/proc/sys/kernel/perf_event_paranoid`` > 2, or a VM without counters)."""
+
+    def __init__(self) -> None:
+        self.fd = -1
+        number = {"x86_64": 298, "aarch64": 241}.get(platform.machine())  # perf_event_open
+        if platform.system() != "Linux" or number is None:
+            return
+        # struct perf_event_attr: type 0 (hardware), size, config 1 (instructions), then the
+        # flag bits exclude_kernel (5) and exclude_hv (6) at byte offset 40; 128 bytes in all.
+        attr = bytearray(128)
+        struct.pack_into("IIQ", attr, 0, 0, len(attr), 1)
+        struct.pack_into("Q", attr, 40, (1 << 5) | (1 << 6))
+        buffer = ctypes.create_string_buffer(bytes(attr), len(attr))
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.syscall(number, buffer, 0, -1, -1, 0)
+
+    @property
+    def available(self) -> bool:
+        return self.fd >= 0
+
+    def read(self) -> int:
+        return struct.unpack("q", os.read(self.fd, 8))[0]
+
+
+INSTRUCTIONS = InstructionCounter()
+
+
+def seed_everything(env) -> None:
+    """The seeds `Collector.reset(0)` sets, so both loops draw the same actions."""
+    for space in (single_action_space(env), env.action_space):
+        space.seed(0)
+    torch.manual_seed(0)
+
+
+def raw_loop(env, policy: Callable, vector_steps: int, clock: Callable = time.process_time):
+    """``clock`` units spent on ``vector_steps`` steps of the plain loop (a single env reset
+    by hand)."""
     observations, _ = env.reset(seed=0)
-    start = time.process_time()
+    seed_everything(env)
+    start = clock()
     if isinstance(env, gym.vector.VectorEnv):
         for _ in range(vector_steps):
             observations, _, _, _, _ = env.step(policy(observations))
@@ -74,22 +121,25 @@ def raw_loop(env, policy: Callable, vector_steps: int) -> float:
         for _ in range(vector_steps):
             observation, _, terminated, truncated, _ = env.step(policy(observations[None])[0])
             observations = env.reset()[0] if terminated or truncated else observation
-    return time.process_time() - start
+    return clock() - start
 
 
-def collector_loop(env, policy: Callable, vector_steps: int) -> float:
-    """Seconds for ``vector_steps`` steps through `Collector`, in batches of ``BATCH``."""
+def collector_loop(env, policy: Callable, vector_steps: int, clock: Callable = time.process_time):
+    """``clock`` units spent on ``vector_steps`` steps through `Collector`, in batches of
+    ``BATCH``."""
     collector = Collector(env, policy, seed=0)
     collector.reset(0)
-    start = time.process_time()
+    torch.manual_seed(0)
+    start = clock()
     for _ in range(vector_steps // BATCH):
         collector.collect(steps=BATCH)
-    return time.process_time() - start
+    return clock() - start
 
 
 def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: int):
-    """Median raw and collector steps/s over ``repeats`` back-to-back pairs of runs, and the
-    median over pairs of the collector's extra time (pairs share the momentary CPU load)."""
+    """Median raw and collector steps/s over ``repeats`` back-to-back pairs of runs, the
+    median over pairs of the collector's extra time (pairs share the momentary CPU load),
+    and its extra instructions (one pair; NaN if they cannot be counted)."""
     env = make_env()
     n = getattr(env, "num_envs", 1)
     policy = make_policy(env)
@@ -99,10 +149,15 @@ def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: 
     for _ in range(repeats):
         raw.append(raw_loop(env, policy, vector_steps))
         collected.append(collector_loop(env, policy, vector_steps))
+    instructions = np.nan
+    if INSTRUCTIONS.available:
+        instructions = (collector_loop(env, policy, vector_steps, INSTRUCTIONS.read)
+                        / raw_loop(env, policy, vector_steps, INSTRUCTIONS.read) - 1)
     env.close()
     raw, collected = np.array(raw), np.array(collected)
     steps = n * vector_steps
-    return steps / np.median(raw), steps / np.median(collected), np.median(collected / raw) - 1
+    return (steps / np.median(raw), steps / np.median(collected),
+            np.median(collected / raw) - 1, instructions)
 
 
 def per_call(function: Callable, repeats: int, seconds: float = 0.01) -> tuple[float, float]:
@@ -169,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.1, help="length of one timed run")
     parser.add_argument("--repeats", type=int, default=15, help="pairs of runs (medians taken)")
+    parser.add_argument("--no-calls", action="store_true", help="skip the policy-call table")
     args = parser.parse_args()
     torch.set_num_threads(1)  # the policy-call table below shows why
     envs = [
@@ -185,15 +241,23 @@ def main() -> None:
         ("random", lambda env: random_policy(single_action_space(env))),
         ("MLP 64x64", lambda env: MLPPolicy(4, 2)),
     ]
+    load = os.getloadavg()[0]
     print(f"Env-steps per second (median of {args.repeats}; Collector batches of {BATCH} "
-          f"vector steps; torch threads = {torch.get_num_threads()})")
-    print(f"{'env':34s} {'policy':10s} {'raw loop':>12s} {'collector':>12s} {'overhead':>9s}")
+          f"vector steps; torch threads = {torch.get_num_threads()}; load average {load:.1f} "
+          f"on {os.cpu_count()} cores)")
+    print(f"{'env':32s} {'policy':10s} {'raw loop':>11s} {'collector':>11s} {'overhead':>9s} "
+          f"{'target':>7s} {'instr.':>7s}")
     for env_name, make_env in envs:
         for policy_name, make_policy in policies:
-            raw, collected, overhead = compare(make_env, make_policy, args.seconds, args.repeats)
-            print(f"{env_name:34s} {policy_name:10s} {raw:12,.0f} {collected:12,.0f} "
-                  f"{overhead:+9.1%}", flush=True)
-    policy_call_table(args.repeats)
+            raw, collected, overhead, instructions = compare(make_env, make_policy, args.seconds,
+                                                             args.repeats)
+            print(f"{env_name:32s} {policy_name:10s} {raw:11,.0f} {collected:11,.0f} "
+                  f"{overhead:+9.1%} {'≤ +15%':>7s} {instructions:+7.1%}", flush=True)
+    print(f"target: native vector env, 256 envs, MLP: collector ≥ 400,000 steps/s (the row "
+          f"above: {collected:,.0f})")
+    print("instr.: the collector's extra CPU instructions (perf_event_open; load-independent)")
+    if not args.no_calls:
+        policy_call_table(args.repeats)
 
 
 if __name__ == "__main__":

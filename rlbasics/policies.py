@@ -7,6 +7,10 @@ does not copy float32 arrays); results are torch tensors.
 - ``sample(observations, generator=None) -> (actions, log_probs)``: one a ∼ π_θ(·|s) per row
   and log π_θ(a|s) ``[B]`` with the autograd graph attached, so ``-(log_probs * psi).mean()``
   is the REINFORCE surrogate. ``policy(observations)`` is the same call.
+- ``act(observations, generator=None) -> actions``: the same draws as ``sample`` (the same
+  generator state gives the same actions), without log-probabilities: what a rollout needs
+  when the update recomputes log π_θ(a|s) from the batch (call it under
+  ``torch.inference_mode()``).
 - ``log_prob(observations, actions) -> [B]``: log π_θ(a|s) of given actions.
 - ``entropy(observations) -> [B]``: H(π_θ(·|s)).
 - ``deterministic(observations) -> actions``: the greedy action (argmax or mean), for
@@ -88,9 +92,9 @@ def _check_generator(generator: object) -> None:
 class Policy(nn.Module, ABC):
     """A stochastic policy π_θ(a|s): the interface the agents and rollouts rely on.
 
-    Subclasses implement ``sample``, ``log_prob``, ``entropy`` and ``deterministic``;
-    ``forward`` is ``sample`` and ``to_env`` turns actions into a numpy array for
-    ``env.step``.
+    Subclasses implement ``sample``, ``act``, ``log_prob``, ``entropy`` and
+    ``deterministic``; ``forward`` is ``sample`` and ``to_env`` turns actions into a numpy
+    array for ``env.step``.
     """
 
     def forward(
@@ -106,6 +110,11 @@ class Policy(nn.Module, ABC):
         """Draw a ∼ π_θ(·|s) per observation: ``(actions, log_probs [B])``, graph attached."""
 
     @abstractmethod
+    def act(self, observations: object, generator: torch.Generator | None = None) -> Tensor:
+        """The actions ``sample`` would draw from the same generator state, without their
+        log-probabilities (no graph is kept for them)."""
+
+    @abstractmethod
     def log_prob(self, observations: object, actions: object) -> Tensor:
         """log π_θ(a|s) of the given actions, ``[B]``."""
 
@@ -119,7 +128,7 @@ class Policy(nn.Module, ABC):
 
     def to_env(self, actions: Tensor) -> np.ndarray:
         """Actions as a numpy array for ``env.step``."""
-        return torch.as_tensor(actions).detach().cpu().numpy()
+        return torch.as_tensor(actions).numpy(force=True)  # detached, on the CPU
 
 
 class CategoricalPolicy(Policy):
@@ -147,11 +156,18 @@ class CategoricalPolicy(Policy):
     ) -> tuple[Tensor, Tensor]:
         _check_generator(generator)
         logits = self.action_logits(observations)
-        with torch.no_grad():
-            # Gumbel-max on the logits, not on log π: the one log_softmax is the one in nll.
-            exponential = torch.empty_like(logits).exponential_(generator=generator)
-            actions = (logits - exponential.log_()).argmax(dim=-1)
+        actions = self._draw(logits, generator)
         return actions, -losses.nll(logits, actions, reduction="none", validate=False)
+
+    def act(self, observations: object, generator: torch.Generator | None = None) -> Tensor:
+        _check_generator(generator)
+        return self._draw(self.action_logits(observations), generator)
+
+    @staticmethod
+    def _draw(logits: Tensor, generator: torch.Generator | None) -> Tensor:
+        # Gumbel-max on the logits, not on log π: the one log_softmax is the one in nll.
+        exponential = torch.empty_like(logits).exponential_(generator=generator)
+        return (logits.detach() - exponential.log_()).argmax(dim=-1)
 
     def log_prob(self, observations: object, actions: object) -> Tensor:
         logits = self.action_logits(observations)
@@ -227,7 +243,7 @@ class CategoricalMLPPolicy(CategoricalPolicy):
 
     def action_logits(self, observations: object) -> Tensor:
         return self.net(
-            observation_features(observations, self.obs_dim, self.one_hot, self.net[0].weight)
+            observation_features(observations, self.obs_dim, self.one_hot, self.net.input_weight)
         )
 
 
@@ -324,12 +340,18 @@ class GaussianMLPPolicy(Policy):
         _check_generator(generator)
         mean, log_std = self.mean_and_log_std(observations)
         std = log_std.exp()
-        with torch.no_grad():
-            noise = torch.randn(
-                mean.shape, generator=generator, dtype=mean.dtype, device=mean.device
-            )
-            actions = mean + std * noise
+        actions = self._draw(mean, std, generator)
         return actions, self._log_density(mean, std, actions)
+
+    def act(self, observations: object, generator: torch.Generator | None = None) -> Tensor:
+        _check_generator(generator)
+        mean, log_std = self.mean_and_log_std(observations)
+        return self._draw(mean, log_std.exp(), generator)
+
+    @staticmethod
+    def _draw(mean: Tensor, std: Tensor, generator: torch.Generator | None) -> Tensor:
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean.detach() + std.detach() * noise
 
     def log_prob(self, observations: object, actions: object) -> Tensor:
         mean, log_std = self.mean_and_log_std(observations)

@@ -5,8 +5,8 @@ of actions ``[N, *action_shape]`` (numpy or torch), or to ``(actions, log_probs)
 ``log_probs`` a torch tensor ``[N]`` (it may carry gradients; REINFORCE differentiates it).
 
 `Collector` steps the env(s) and keeps the current observations between calls, so successive
-batches continue the episodes in progress; `collect` is the one-shot form. One loop serves both
-requests: ``steps=T`` returns a `Rollout` of T vector steps per env, ``episodes=E`` returns E
+batches continue the episodes in progress; `collect` is the one-shot form. One request serves
+both needs: ``steps=T`` returns a `Rollout` of T vector steps per env, ``episodes=E`` returns E
 finished `Trajectory` episodes.
 
 Auto-reset (Gymnasium 1.x, ``env.metadata["autoreset_mode"]``):
@@ -24,21 +24,26 @@ CartPole's draws every reset from one generator), and seeds the action space, so
 fixes the whole collection when the policy's own randomness is seeded too (`random_policy`
 samples from the action space it is given).
 
-Checks, each raising with the step and env index: a policy returning the wrong batch shape or
-actions outside the action space (refused before the env sees them; never clipped: a Gaussian
-policy clips itself); an env returning a non-finite observation (before the policy sees it)
-or reward (when the batch is assembled).
+Checks, each raising a ``ValueError`` or ``TypeError`` that names the step and env: a policy
+returning the wrong batch shape or dtype (refused at once), or actions outside the action
+space (never clipped: a Gaussian policy clips itself); an env returning a non-finite
+observation or reward. The last three are checked once per batch, over the whole batch, and
+the earliest offence is reported: the env may already have been stepped with a bad action or
+the policy fed a bad observation. If the env or the policy raises first (CartPole asserts
+its actions are valid), the batch so far is checked and the offence it holds is raised, from
+the original error.
 
-Speed: per step the loop only calls the policy and the env, checks both with one vectorised
-reduction each, and copies into preallocated time-major ``[T, N]`` buffers (contiguous
-writes); the `Rollout`'s ``[N, T]`` arrays are transposed views of them (not C-contiguous;
-``np.ascontiguousarray`` if that matters), and the validity mask and the episode totals are
-derived once per batch. ``python benchmarks/rollout.py`` compares it with the raw loop.
+Speed: per step the loop only calls the policy and the env and copies what they returned
+into preallocated time-major ``[T, N]`` buffers (contiguous writes; a single env's scalars go
+into Python lists); the `Rollout`'s ``[N, T]`` arrays are transposed views of them (not
+C-contiguous; ``np.ascontiguousarray`` if that matters). The checks
+(`rlbasics._rollout_checks`), the validity mask and the episode totals
+(`rlbasics._rollout_batch`) are done once per batch.
+``python benchmarks/rollout.py`` compares the collector with the raw ``env.step`` loop.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -49,13 +54,15 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlbasics._rollout_batch import Buffers, Carry, assemble, batch_info, final_observations
+from rlbasics._rollout_checks import Checks, first_non_finite, non_finite_message
 from rlbasics.trajectory import Rollout, Trajectory
 
 __all__ = ["Collector", "collect", "random_policy"]
 
 Policy = Callable[[np.ndarray], Any]
+_ONE_ENV = np.ones(1, dtype=bool)  # which envs ended, for a single env (never written to)
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
-_UNSIGNED = {size: np.dtype(f"u{size}") for size in (1, 2, 4, 8)}
 
 
 def random_policy(action_space: spaces.Space) -> Callable[[np.ndarray], np.ndarray]:
@@ -93,72 +100,6 @@ def random_policy(action_space: spaces.Space) -> Callable[[np.ndarray], np.ndarr
     return policy
 
 
-class _SingleEnv:
-    """A `gymnasium.Env` seen as a batch of one env, reset by the collector (like DISABLED)."""
-
-    def __init__(self, env: gym.Env, batch_infos: bool) -> None:
-        self.env, self.num_envs, self.batch_infos = env, 1, batch_infos
-        # Reused every step: the collector copies them into its buffers at once.
-        self._reward = np.zeros(1)
-        self._terminated = np.zeros(1, dtype=bool)
-        self._truncated = np.zeros(1, dtype=bool)
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple:
-        observation, info = self.env.reset(seed=seed)
-        return np.asarray(observation)[None], _batch_info(info)
-
-    def step(self, actions: np.ndarray) -> tuple:
-        observation, reward, terminated, truncated, info = self.env.step(actions[0])
-        self._reward[0], self._terminated[0], self._truncated[0] = reward, terminated, truncated
-        if self.batch_infos:
-            info = _batch_info(info)
-        return np.asarray(observation)[None], self._reward, self._terminated, self._truncated, info
-
-
-def _batch_info(info: dict[str, Any]) -> dict[str, Any]:
-    """One env's info dict in Gymnasium's vector format, as a batch of one."""
-    batched: dict[str, Any] = {}
-    for key, value in info.items():
-        if isinstance(value, dict):
-            batched[key] = _batch_info(value)
-        else:
-            batched[key] = np.empty(1, dtype=object)
-            batched[key][0] = value
-        batched["_" + key] = np.ones(1, dtype=bool)
-    return batched
-
-
-def _action_checker(space: spaces.Space) -> tuple[str, Callable]:
-    """The dtype kinds allowed for actions in ``space``, and a vectorised membership test
-    returning None if a batch ``[N, *shape]`` lies inside the space, else the bool [N] of
-    envs whose action does not."""
-    if isinstance(space, spaces.Box):
-        kinds = "iu" if np.issubdtype(space.dtype, np.integer) else "f"
-        low, high = space.low, space.high
-    elif isinstance(space, spaces.MultiBinary):
-        kinds, low, high = "iub", 0, 1
-    elif isinstance(space, spaces.Discrete):
-        kinds, low, high = "iu", space.start, space.start + space.n - 1
-    else:
-        kinds, low, high = "iu", space.start, space.start + space.nvec - 1
-    zero_low, scalar_high = not np.any(low), np.ndim(high) == 0
-
-    def outside(actions: np.ndarray) -> np.ndarray | None:
-        if zero_low and kinds != "f":  # one reduction: seen unsigned, negatives are huge
-            unsigned = actions.view(_UNSIGNED[actions.itemsize])
-            if (np.maximum.reduce(unsigned, axis=None) <= high if scalar_high
-                    else np.all(unsigned <= high)):
-                return None
-        inside = (actions >= low) & (actions <= high)
-        if kinds == "f":  # NaN fails both comparisons; ±inf passes an unbounded side only
-            inside &= np.isfinite(actions)
-        if inside.all():
-            return None
-        return ~inside.reshape(len(actions), -1).all(axis=1)
-
-    return kinds, outside
-
-
 class Collector:
     """Steps ``env`` with ``policy``, continuing the episodes in progress from call to call.
 
@@ -190,7 +131,7 @@ class Collector:
         keep_infos: bool = False,
     ) -> None:
         if isinstance(env, gym.vector.VectorEnv):
-            self._env, self.num_envs = env, env.num_envs
+            self.num_envs = env.num_envs
             mode = env.metadata.get("autoreset_mode")
             if mode is None:
                 warnings.warn(
@@ -201,8 +142,7 @@ class Collector:
             self._action_spaces = (env.single_action_space, env.action_space)
             observation_space = env.single_observation_space
         elif isinstance(env, gym.Env):
-            self._env, self.num_envs = _SingleEnv(env, batch_infos=bool(keep_infos)), 1
-            self._mode = AutoresetMode.DISABLED
+            self.num_envs, self._mode = 1, AutoresetMode.DISABLED  # reset by the collector
             self._action_spaces = (env.action_space,)
             observation_space = env.observation_space
         else:
@@ -223,25 +163,25 @@ class Collector:
         ):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
         self.env, self.policy, self.keep_infos = env, policy, bool(keep_infos)
-        self._action_shape = (self.num_envs, *self._action_spaces[0].shape)
-        self._action_kinds, self._actions_outside = _action_checker(self._action_spaces[0])
+        self._single = not isinstance(env, gym.vector.VectorEnv)
+        self._checks = Checks(self._action_spaces[0], self.num_envs, self._mode)
         self._seed = None if seed is None else int(seed)
         self._observations: np.ndarray | None = None  # None until the first reset
 
     def reset(self, seed: int | None = None) -> None:
         """Start a fresh episode in every env (``collect`` does this once, with the seed given
         to the constructor, before its first batch)."""
-        observations, _ = self._env.reset(seed=seed)
+        observations, _ = self.env.reset(seed=seed)
+        if self._single:
+            observations = np.asarray(observations)[None]
         if seed is not None:
             for space in self._action_spaces:
                 space.seed(seed)
-        self._check_finite("reset", observation=observations)
+        env = first_non_finite(observations)
+        if env is not None:
+            raise ValueError(non_finite_message(env, "observation", "reset", observations[env]))
         self._observations = observations
-        n = self.num_envs
-        self._reset_pending = np.zeros(n, dtype=bool)  # NEXT_STEP: next step is a reset step
-        self._in_progress = np.zeros(n, dtype=bool)  # the current episode has taken steps
-        self._episode_return = np.zeros(n)  # Σ r and step count of the episodes in progress
-        self._episode_length = np.zeros(n, dtype=np.int64)
+        self._carry = Carry.fresh(self.num_envs)
 
     def collect(
         self, *, steps: int | None = None, episodes: int | None = None, as_rollout: bool = False
@@ -269,242 +209,175 @@ class Collector:
             )
         if self._observations is None:
             self.reset(self._seed)
+        run = self._run_single if self._single else self._run
         if steps is not None:
-            return self._run(int(steps), quota=None)
+            return run(int(steps), quota=None)
         per_env, extra = divmod(int(episodes), self.num_envs)
         quota = per_env + (np.arange(self.num_envs) < extra)
-        rollout = self._run(max(16, 2 * int(quota.max())), quota=quota)
+        rollout = run(max(16, 2 * int(quota.max())), quota=quota)
         return rollout if as_rollout else rollout.episodes()
 
     def _run(self, capacity: int, quota: np.ndarray | None) -> Rollout:
-        """The collection loop: ``capacity`` vector steps, or, with a per-env ``quota`` of
-        episodes, until every env has finished its quota (the buffers grow as needed).
+        """The collection loop of a vector env: ``capacity`` vector steps, or, with a per-env
+        ``quota`` of episodes, until every env has finished its quota (the buffers grow as
+        needed).
 
-        Per step it calls the policy and the env, checks both and copies into the buffers;
-        what follows from the flags alone is derived once per batch, in `_finish`.
+        Per step it calls the policy and the env and copies into the buffers; what follows
+        from the flags alone, and the checks, are done once per batch, in `_finish`.
         """
-        env, mode, n = self._env, self._mode, self.num_envs
+        env, policy, mode, n = self.env, self.policy, self._mode, self.num_envs
+        checks = self._checks
+        action_shape = checks.action_shape
         selecting = quota is not None
         watch_ends = selecting or mode is not AutoresetMode.NEXT_STEP
-        float_observations = self._observations.dtype.kind == "f"
-        buffers = _Buffers(n, capacity, self._observations, selecting)
-        observations, pending = self._observations, self._reset_pending
+        buffers = Buffers(n, capacity, self._observations, action_shape[1:], selecting)
+        observations, pending = self._observations, self._carry.reset_pending
         none_pending = np.zeros(n, dtype=bool)
         finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
         log_probs: list[torch.Tensor] = []
         infos: list[dict[str, Any]] | None = [] if self.keep_infos else None
         if selecting:
             counted = np.zeros(n, dtype=np.int64)
-            skip = self._in_progress.copy()  # episodes begun before this call are not taken
-        t = 0
-        while (counted < quota).any() if selecting else t < capacity:
-            if selecting:
-                buffers.valid[t] = ~pending & ~skip & (counted < quota)
-            actions = self._act(observations, t, log_probs)
-            next_observations, rewards, terminated, truncated, info = env.step(actions)
-            # x·x is non-finite iff an entry is (or it overflowed: the exact check clears it);
-            # one BLAS call, the cheapest reduction numpy offers.
-            if float_observations and not math.isfinite(np.vdot(next_observations,
-                                                                next_observations)):
-                self._check_finite(f"step {t}", observation=next_observations)
-            buffers.record(t, actions, rewards, terminated, truncated)
-            if infos is not None:
-                infos.append(info)
-            # (one env: Python truth tests are far cheaper than array reductions)
-            if watch_ends and (
-                (terminated[0] or truncated[0]) if n == 1 else (terminated | truncated).any()
-            ):
-                ended = terminated | truncated
+            skip = self._carry.in_progress.copy()  # episodes begun before this call: not taken
+        t, action_dtype = 0, None
+        try:
+            while (counted < quota).any() if selecting else t < capacity:
                 if selecting:
-                    counted += ended & buffers.valid[t]
-                    skip &= ~ended
-                if mode is AutoresetMode.SAME_STEP:
-                    final = np.stack(info["final_obs"][ended])
-                    self._check_finite(f"step {t}", **{"final observation": final})
-                    finals.append((t, ended, final))
-                elif mode is AutoresetMode.DISABLED:
-                    finals.append((t, ended, next_observations[ended]))
-                    next_observations, _ = env.reset(options={"reset_mask": ended})
-                    self._check_finite(f"reset after step {t}", observation=next_observations)
-                else:  # NEXT_STEP, selecting episodes: mark the coming reset steps
-                    pending = ended
-            elif mode is AutoresetMode.NEXT_STEP:
-                pending = none_pending
-            observations = next_observations
-            buffers.observations[t + 1] = observations
-            t += 1
-            if selecting and t == capacity:
-                capacity *= 2
-                buffers.grow(capacity)
+                    buffers.valid[t] = ~pending & ~skip & (counted < quota)
+                actions = None
+                actions = policy(observations)
+                if type(actions) is not np.ndarray or log_probs or actions.shape != action_shape:
+                    actions = checks.actions(actions, t, log_probs)
+                if actions.dtype is not action_dtype:  # the first step, or a new dtype
+                    checks.action_dtype(actions, t)
+                    buffers.adopt_action_dtype(action_dtype := actions.dtype)
+                buffers.actions[t] = actions
+                observations, rewards, terminated, truncated, info = env.step(actions)
+                buffers.rewards[t] = rewards
+                buffers.terminated[t] = terminated
+                buffers.truncated[t] = truncated
+                if infos is not None:
+                    infos.append(info)
+                if watch_ends and (terminated | truncated).any():
+                    ended = terminated | truncated
+                    if selecting:
+                        counted += ended & buffers.valid[t]
+                        skip &= ~ended
+                    if mode is AutoresetMode.SAME_STEP:
+                        finals.append((t, ended, np.stack(info["final_obs"][ended])))
+                    elif mode is AutoresetMode.DISABLED:
+                        finals.append((t, ended, observations[ended]))
+                        observations, _ = env.reset(options={"reset_mask": ended})
+                    else:  # NEXT_STEP, selecting episodes: mark the coming reset steps
+                        pending = ended
+                elif selecting and mode is AutoresetMode.NEXT_STEP:
+                    pending = none_pending
+                t += 1
+                buffers.observations[t] = observations
+                if selecting and t == capacity:
+                    capacity *= 2
+                    buffers.grow(capacity)
+        except Exception as error:
+            checks.raise_first_problem(buffers, t, finals, actions, error)
+            raise
         self._observations = observations
         return self._finish(buffers, t, finals, log_probs, infos)
 
-    def _finish(
-        self, buffers: _Buffers, steps: int, finals: list, log_probs: list[torch.Tensor],
-        infos: list[dict[str, Any]] | None,
-    ) -> Rollout:
-        """Turn ``steps`` vector steps of time-major buffers into a `Rollout` ``[N, T]`` (views:
-        transposing would cost as much as the whole loop at 256 envs), and carry the state of
-        the episodes in progress over to the next batch."""
-        rewards = buffers.rewards[:steps]
-        if not np.isfinite(rewards).all():
-            step, env = np.argwhere(~np.isfinite(rewards))[0]
-            raise ValueError(
-                f"env {env} returned a non-finite reward at step {step}: {rewards[step, env]}"
-            )
-        terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
-        ended = terminated | truncated
-        real = np.ones_like(ended)  # False at NEXT_STEP reset steps
-        if self._mode is AutoresetMode.NEXT_STEP:
-            real[0] = ~self._reset_pending
-            real[1:] = ~ended[:-1]
-            self._reset_pending = ended[-1]
-        self._in_progress = real[-1] & ~ended[-1]
-        valid = real if buffers.valid is None else buffers.valid[:steps]
-        kept_rewards = np.where(valid, rewards, 0.0)
-        episode_returns, episode_lengths = self._episode_totals(
-            kept_rewards if buffers.valid is None else np.where(real, rewards, 0.0), real, ended,
-            valid,
-        )
-        next_observations = buffers.observations[1 : steps + 1].copy()
-        for step, ended_now, final in finals:  # where an episode ended: its final observation
-            next_observations[step, ended_now] = final
-        stacked = None
-        if log_probs:  # invalid slots get log-prob 0, and so no gradient
-            stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
-        return Rollout(
-            observations=buffers.observations[:steps].swapaxes(0, 1),
-            actions=buffers.actions[:steps].swapaxes(0, 1),
-            rewards=kept_rewards.T,
-            terminated=(terminated & valid).T,
-            truncated=(truncated & valid).T,
-            next_observations=next_observations.swapaxes(0, 1),
-            valid=valid.T,
-            log_probs=stacked,
-            infos=infos,
-            episode_returns=episode_returns,
-            episode_lengths=episode_lengths,
-        )
+    def _run_single(self, capacity: int, quota: np.ndarray | None) -> Rollout:
+        """`_run` for a single `gymnasium.Env`, seen as a batch of one env that the collector
+        resets itself. A single env's step is cheap enough for each Python operation per step
+        to show: (a_t, r_t, terminated, truncated) goes into a Python list as one tuple (the
+        fewest cycles measured; written into the buffers once per batch), and which steps an
+        episodes request takes follows from where its episodes end, after the loop."""
+        env, policy, checks = self.env, self.policy, self._checks
+        action_shape, ndarray = checks.action_shape, np.ndarray
+        scalar_actions = len(action_shape) == 1  # a_t is a numpy scalar: immutable, kept as is
+        selecting = quota is not None
+        buffers = Buffers(1, capacity, self._observations, action_shape[1:], selecting,
+                          per_step=False)
+        observation_buffer, observations = buffers.observations, self._observations
+        steps: list[tuple[Any, Any, Any, Any]] = []  # (a_t, r_t, terminated, truncated)
+        record = steps.append
+        finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
+        log_probs: list[torch.Tensor] = []
+        infos: list[dict[str, Any]] | None = [] if self.keep_infos else None
+        skip = selecting and bool(self._carry.in_progress[0])  # begun before: not taken
+        last_end = int(quota[0]) + skip if selecting else -1  # the end that stops the loop
+        t = ends = 0
+        actions = action_dtype = None
+        try:
+            while True:
+                actions = policy(observations)
+                if type(actions) is not ndarray or log_probs or actions.shape != action_shape:
+                    actions = checks.actions(actions, t, log_probs)
+                if actions.dtype is not action_dtype:  # the first step, or a new dtype
+                    checks.action_dtype(actions, t)
+                    buffers.adopt_action_dtype(action_dtype := actions.dtype)
+                action = actions[0]
+                observation, reward, terminated, truncated, info = env.step(action)
+                record((action if scalar_actions else action.copy(), reward, terminated,
+                        truncated))
+                if infos is not None:
+                    infos.append(batch_info(info))
+                t += 1
+                if terminated or truncated:
+                    finals.append((t - 1, _ONE_ENV, np.asarray(observation)[None]))
+                    observation, _ = env.reset()
+                    ends += 1
+                observation_buffer[t, 0] = observation  # a copy: envs may reuse theirs
+                observations = observation_buffer[t]
+                if t == capacity or ends == last_end:
+                    if not selecting or ends == last_end:
+                        break
+                    capacity *= 2
+                    buffers.grow(capacity)
+                    observation_buffer = buffers.observations
+        except Exception as error:
+            buffers.store_steps(steps)
+            if len(steps) > t:  # the error came after step t was recorded (s_{t+1} was not)
+                actions = buffers.actions[t]
+            checks.raise_first_problem(buffers, t, finals, actions, error)
+            raise
+        self._observations = observations
+        buffers.store_steps(steps)
+        if selecting:
+            buffers.valid = np.ones((t, 1), dtype=bool)
+            if skip:  # the steps up to the first end finish an episode begun before
+                buffers.valid[: finals[0][0] + 1] = False
+        return self._finish(buffers, t, finals, log_probs, infos, self._totals(steps, skip))
 
-    def _episode_totals(
-        self, rewards: np.ndarray, real: np.ndarray, ended: np.ndarray, valid: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Σ r and the number of steps of each episode that ended in this batch at a valid
-        step (inputs ``[T, N]``, ``rewards`` 0 at reset steps), ordered by step then env,
-        counted from its reset (what earlier batches carried over included); the totals of the
-        episodes still running are carried on to the next batch."""
-        steps, envs = np.nonzero(ended)  # ordered by step, then env: the output order
-        by_env = np.lexsort((steps, envs))  # ordered by env, then step
-        first_of_env = np.ones(len(envs), dtype=bool)
-        first_of_env[1:] = envs[by_env][1:] != envs[by_env][:-1]
-        last_of_env = np.ones(len(envs), dtype=bool)
-        last_of_env[:-1] = first_of_env[1:]
+    def _totals(self, steps: list[tuple[Any, Any, Any, Any]], skip: bool) -> list[tuple]:
+        """(Σ r, length) of each episode a single env ended in ``steps`` (not the first if
+        ``skip``), counted from its reset. A plain loop: for one env it costs a fraction of
+        the two dozen array operations of `rlbasics._rollout_batch.episode_totals`."""
+        carry = self._carry
+        total, length = float(carry.episode_return[0]), int(carry.episode_length[0])
         totals = []
-        for carried, increments in ((self._episode_return, rewards), (self._episode_length, real)):
-            running = np.cumsum(increments, axis=0, dtype=carried.dtype)
-            running += carried  # totals since each env's last reset
-            at_end = running[steps, envs][by_env]
-            before = np.where(first_of_env, 0, np.roll(at_end, 1))
-            carried[:] = running[-1]
-            carried[envs[by_env][last_of_env]] -= at_end[last_of_env]
-            total = np.empty_like(at_end)
-            total[by_env] = at_end - before  # back to step-then-env order
-            totals.append(total[valid[steps, envs]])
-        return totals[0], totals[1]
+        for _, reward, terminated, truncated in steps:
+            total += reward
+            length += 1
+            if terminated or truncated:
+                if not skip:
+                    totals.append((total, length))
+                skip, total, length = False, 0.0, 0
+        carry.episode_return[0], carry.episode_length[0] = total, length
+        return totals
 
-    def _act(self, observations: np.ndarray, t: int, log_probs: list[torch.Tensor]) -> np.ndarray:
-        """Call the policy and check what it returned; append its log-probs, if any."""
-        output = self.policy(observations)
-        if isinstance(output, tuple):
-            if len(output) != 2 or not isinstance(output[1], torch.Tensor):
-                raise TypeError(
-                    "policy must return actions or a tuple (actions, log_probs) with log_probs "
-                    f"a torch tensor, got a tuple of {[type(x).__name__ for x in output]}"
-                )
-            actions, step_log_probs = output
-            if step_log_probs.shape != (self.num_envs,):
-                raise ValueError(
-                    f"policy returned log_probs of shape {tuple(step_log_probs.shape)}, expected "
-                    f"({self.num_envs},) (one per env)"
-                )
-            if len(log_probs) != t:
-                raise TypeError(f"policy returned log_probs at step {t} but not before")
-            log_probs.append(step_log_probs)
-        else:
-            actions = output
-            if log_probs:
-                raise TypeError(f"policy returned log_probs before step {t} but not at it")
-        if isinstance(actions, torch.Tensor):
-            actions = actions.numpy(force=True)  # detached, on the CPU; no copy if it is
-        elif isinstance(actions, np.generic):
-            actions = np.asarray(actions)  # a numpy scalar: refused below by its shape
-        elif not isinstance(actions, np.ndarray):
-            raise TypeError(
-                f"policy must return a numpy array or torch tensor of actions, got "
-                f"{type(actions).__name__}"
-            )
-        if actions.shape != self._action_shape:
-            raise ValueError(
-                f"policy returned actions of shape {actions.shape} at step {t}, expected "
-                f"{self._action_shape} (num_envs={self.num_envs}, one action per env)"
-            )
-        if actions.dtype.kind not in self._action_kinds:
-            wanted = "floating-point" if self._action_kinds == "f" else "integer"
-            raise TypeError(
-                f"policy returned {actions.dtype} actions at step {t}; the action space "
-                f"{self._action_spaces[0]} needs {wanted} actions"
-            )
-        outside = self._actions_outside(actions)
-        if outside is not None:
-            env = int(np.flatnonzero(outside)[0])
-            raise ValueError(
-                f"policy action {actions[env].tolist()} at step {t}, env {env} is outside the "
-                f"action space {self._action_spaces[0]} (the collector never clips actions)"
-            )
-        return actions
-
-    @staticmethod
-    def _check_finite(when: str, **fields: np.ndarray) -> None:
-        """Raise, naming the field and env, if a batch ``[N, ...]`` holds a NaN or ±inf."""
-        for field, array in fields.items():
-            array = np.asarray(array)
-            if array.dtype.kind in "fc" and not np.isfinite(array).all():
-                finite = np.isfinite(array.reshape(len(array), -1)).all(axis=1)
-                env = int(np.flatnonzero(~finite)[0])
-                raise ValueError(f"env {env} returned a non-finite {field} at {when}: {array[env]}")
-
-
-class _Buffers:
-    """Preallocated arrays for one batch, time-major ``[capacity, N, ...]`` so that each step
-    writes contiguous memory; the `Rollout` gets ``[N, T]`` views of them. ``observations``
-    has one row more (s_0 … s_T); ``valid`` exists only when the loop selects steps itself;
-    the actions' dtype is the policy's."""
-
-    def __init__(self, n: int, capacity: int, observations: np.ndarray, selecting: bool) -> None:
-        shape = (capacity, n)
-        self.observations = np.empty((capacity + 1, *observations.shape), observations.dtype)
-        self.observations[0] = observations
-        self.actions: np.ndarray | None = None
-        self.rewards = np.empty(shape)
-        self.terminated = np.empty(shape, dtype=bool)
-        self.truncated = np.empty(shape, dtype=bool)
-        self.valid = np.empty(shape, dtype=bool) if selecting else None
-
-    def record(self, t: int, actions, rewards, terminated, truncated) -> None:
-        if self.actions is None:
-            self.actions = np.empty(self.rewards.shape + actions.shape[1:], actions.dtype)
-        self.actions[t] = actions
-        self.rewards[t] = rewards
-        self.terminated[t] = terminated
-        self.truncated[t] = truncated
-
-    def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.rewards)
-        for name in ("observations", "actions", "rewards", "terminated", "truncated", "valid"):
-            array = getattr(self, name)
-            grown = np.zeros((len(array) + extra, *array.shape[1:]), array.dtype)
-            grown[: len(array)] = array
-            setattr(self, name, grown)
+    def _finish(
+        self, buffers: Buffers, steps: int, finals: list, log_probs: list[torch.Tensor],
+        infos: list[dict[str, Any]] | None, totals: list[tuple] | None = None,
+    ) -> Rollout:
+        """Check the batch, then assemble its `Rollout` (``totals``: the (Σ r, length) of the
+        episodes that ended, if the loop counted them)."""
+        next_observations = final_observations(buffers, steps, finals)
+        if not self._checks.looks_clean(buffers, steps, next_observations if finals else None):
+            problem = self._checks.first_problem(buffers, steps, finals)
+            if problem is not None:
+                raise ValueError(problem)
+        return assemble(
+            buffers, steps, next_observations, self._carry, log_probs=log_probs, infos=infos,
+            next_step=self._mode is AutoresetMode.NEXT_STEP, totals=totals,
+        )
 
 
 def collect(

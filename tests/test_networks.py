@@ -51,6 +51,22 @@ def test_mlp_supports_every_listed_activation_and_no_hidden_layer():
     assert len(linear) == 1 and isinstance(linear[0], torch.nn.Linear)
 
 
+def test_mlp_forward_is_the_sequential_forward_of_its_layers():
+    """MLP runs its layers without torch's module-call machinery: the same numbers as
+    nn.Sequential over the same layers, and the same gradients."""
+    torch.manual_seed(0)
+    net = mlp(3, (8, 8), 2, activation="relu")
+    reference = torch.nn.Sequential(*net)  # the same layer objects
+    x = torch.randn(5, 3)
+    assert torch.equal(net(x), reference(x))
+    net(x).square().sum().backward()
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    reference(x).square().sum().backward()
+    assert all(torch.equal(g, p.grad) for g, p in zip(grads, reference.parameters(), strict=True))
+    assert net.input_weight is net[0].weight
+
+
 @pytest.mark.parametrize("hidden_sizes", [(64, 0), (64, -1), (64.0,), (True,), "64", 64, None])
 def test_bad_hidden_sizes(hidden_sizes):
     with pytest.raises(ValueError, match="hidden_sizes must be a sequence of positive integers"):

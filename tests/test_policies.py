@@ -199,6 +199,26 @@ def test_same_generator_seed_gives_same_samples(make):
     assert torch.equal(global_first, policy(observations)[0])
 
 
+@pytest.mark.parametrize(
+    "make", [random_tabular, lambda: CategoricalMLPPolicy(3, 4), random_gaussian]
+)
+def test_act_draws_what_sample_draws_without_log_probs(make):
+    """act consumes the generator as sample does (the same actions from the same state, so a
+    rollout with act and an update with log_prob see what sample would give) and keeps no
+    graph."""
+    policy = make()
+    observations = np.arange(40) % 3 if isinstance(policy, TabularSoftmaxPolicy) else (
+        np.random.default_rng(1).normal(size=(40, 3)).astype(np.float32)
+    )
+    generator_a, generator_b = gen(9), gen(9)
+    for _ in range(3):  # and the generators stay in step
+        sampled, _ = policy.sample(observations, generator_a)
+        acted = policy.act(observations, generator_b)
+        assert torch.equal(sampled, acted) and not acted.requires_grad
+    with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
+        policy.act(observations, 3)
+
+
 # --- gradients --------------------------------------------------------------------------------
 
 

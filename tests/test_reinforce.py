@@ -79,6 +79,26 @@ def test_normalising_a_single_step_gives_zero_not_nan():
     assert psi.tolist() == [[0.0]]
 
 
+def test_steps_into_episode_match_a_plain_walk():
+    """The γ^t step counter carried across batches (``discount_weighting``): per row, walk the
+    valid steps, counting up and restarting after each end; random flags, 20 batches."""
+    from types import SimpleNamespace
+
+    learner = Reinforce(ReinforceConfig(num_envs=3, eval_every=0))
+    rng = np.random.default_rng(0)
+    expected = [0, 0, 0]
+    for _ in range(20):
+        terminated, truncated = rng.random((3, 5)) < 0.2, rng.random((3, 5)) < 0.1
+        valid = rng.random((3, 5)) < 0.8
+        learner._count_episode_steps(SimpleNamespace(
+            terminated=terminated, truncated=truncated, valid=valid, num_steps=5))
+        for row in range(3):
+            for step in np.flatnonzero(valid[row]):
+                ended = terminated[row, step] or truncated[row, step]
+                expected[row] = 0 if ended else expected[row] + 1
+        assert learner.steps_into_episode.tolist() == expected
+
+
 def test_one_update_on_one_one_step_episode_stays_finite():
     learner = Reinforce(ReinforceConfig(env_id="rlbasics/Bandit-v0", num_envs=1,
                                         steps_per_update=1, eval_every=0))

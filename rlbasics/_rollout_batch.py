@@ -1,0 +1,228 @@
+"""The batch side of `rlbasics.rollout`: buffers, and what is derived once per batch.
+
+`rlbasics.rollout.Collector` copies each step into a `Buffers` (time-major ``[T, N]``, so
+each step writes contiguous memory); everything that follows from the flags alone waits
+until the batch is complete and costs one vectorised pass per batch instead of one per step
+(`assemble`): the validity mask of NEXT_STEP auto-reset steps, the final observations, and
+`episode_totals`, Σ r and the length of each episode that ended, carried across batches in
+a `Carry`. The checks are in `rlbasics._rollout_checks`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from rlbasics.trajectory import Rollout
+
+
+class Buffers:
+    """The arrays of one batch, time-major ``[T, N, ...]``; the `Rollout` gets ``[N, T]``
+    views of them. ``observations`` (s_0 … s_T, one row more) is preallocated for
+    ``capacity`` steps; so are the others if the loop writes them step by step
+    (``per_step``), else `store_steps` makes them from per-step lists after the loop.
+    ``valid`` exists only when the loop selects steps itself; ``actions`` takes the policy's
+    dtype (`adopt_action_dtype`, at the first step)."""
+
+    def __init__(
+        self, n: int, capacity: int, observations: np.ndarray, action_shape: tuple[int, ...],
+        selecting: bool, per_step: bool = True,
+    ) -> None:
+        if observations.ndim == 2 and not observations.flags.c_contiguous and (
+            observations.flags.f_contiguous
+        ):  # [N, D] stored D-major (CartPole's vector env): copies without a transpose
+            storage = np.empty((capacity + 1, *observations.shape[::-1]), observations.dtype)
+            self.observations = storage.transpose(0, 2, 1)
+        else:
+            self.observations = np.empty((capacity + 1, *observations.shape), observations.dtype)
+        self.observations[0] = observations
+        self.action_shape = (n, *action_shape)
+        self.action_dtype: np.dtype | None = None
+        self.actions = self.rewards = self.terminated = self.truncated = self.valid = None
+        self.per_step = per_step
+        if per_step:
+            shape = (capacity, n)
+            self.rewards = np.empty(shape)
+            self.terminated = np.empty(shape, dtype=bool)
+            self.truncated = np.empty(shape, dtype=bool)
+            self.valid = np.empty(shape, dtype=bool) if selecting else None
+
+    def adopt_action_dtype(self, dtype: np.dtype) -> None:
+        """Make ``actions`` able to hold ``dtype`` exactly: the first step's dtype, or the
+        promotion of the steps' so far, for a policy that changed dtype."""
+        promoted = dtype if self.action_dtype is None else np.promote_types(self.action_dtype,
+                                                                            dtype)
+        if self.per_step and promoted != self.action_dtype:
+            self.actions = np.empty((len(self.rewards), *self.action_shape), promoted) if (
+                self.actions is None) else self.actions.astype(promoted)
+        self.action_dtype = promoted
+
+    def store_steps(self, steps: list[tuple[Any, Any, Any, Any]]) -> None:
+        """Make ``actions``, ``rewards``, ``terminated`` and ``truncated`` ``[T, 1]`` of a
+        single env's (a_t, r_t, terminated, truncated) per step (``np.fromiter``: the
+        cheapest conversion of a sequence of scalars)."""
+        count = len(steps)
+        actions, rewards, terminated, truncated = zip(*steps, strict=True) if steps else (
+            (), (), (), ())
+        dtype = self.action_dtype or np.dtype(np.int64)
+        self.actions = (np.stack(actions).astype(dtype, copy=False) if actions and (
+            len(self.action_shape) > 1) else np.fromiter(actions, dtype, count)
+        ).reshape(count, *self.action_shape)
+        self.rewards = np.fromiter(rewards, np.float64, count).reshape(count, 1)
+        self.terminated = np.fromiter(terminated, bool, count).reshape(count, 1)
+        self.truncated = np.fromiter(truncated, bool, count).reshape(count, 1)
+
+    def grow(self, capacity: int) -> None:
+        """Room for ``capacity`` steps in the preallocated arrays (their rows so far kept)."""
+        for name in ("observations", "actions", "rewards", "terminated", "truncated", "valid"):
+            array = getattr(self, name)
+            if array is not None:
+                grown = np.zeros((capacity + (name == "observations"), *array.shape[1:]),
+                                 array.dtype)
+                grown[: len(array)] = array
+                setattr(self, name, grown)
+
+
+@dataclass
+class Carry:
+    """What a batch hands the next, per env ``[N]``: whether the next step is a NEXT_STEP
+    reset step, whether the current episode has taken steps, and its Σ r and length so far."""
+
+    reset_pending: np.ndarray
+    in_progress: np.ndarray
+    episode_return: np.ndarray
+    episode_length: np.ndarray
+
+    @classmethod
+    def fresh(cls, n: int) -> Carry:
+        """The state right after a reset of all ``n`` envs."""
+        return cls(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n),
+                   np.zeros(n, dtype=np.int64))
+
+
+def final_observations(buffers: Buffers, steps: int, finals: list) -> np.ndarray:
+    """s_{t+1} of each step ``[T, N, ...]``: the observation the step returned, except where
+    an episode ended and ``finals`` ((t, ended [N], final observations)) holds the final
+    observation that a reset replaced. A view of the buffer if there is none."""
+    next_observations = buffers.observations[1 : steps + 1]
+    if finals:
+        next_observations = next_observations.copy(order="K")
+        if next_observations.shape[1] == 1:  # one env: one assignment, not one per end
+            rows = [step for step, _, _ in finals]
+            next_observations[rows, 0] = np.concatenate([final for _, _, final in finals])
+        else:
+            for step, ended, final in finals:
+                next_observations[step, ended] = final
+    return next_observations
+
+
+def assemble(
+    buffers: Buffers, steps: int, next_observations: np.ndarray, carry: Carry, *,
+    next_step: bool, log_probs: list[torch.Tensor], infos: list[dict[str, Any]] | None,
+    totals: list[tuple[float, int]] | None = None,
+) -> Rollout:
+    """The `Rollout` ``[N, T]`` of ``steps`` checked vector steps: transposed views of the
+    time-major buffers (a transposing copy would cost as much as the whole loop at 256
+    envs), with the NEXT_STEP reset steps (``next_step``) and the unselected steps marked
+    invalid and zeroed, and the totals of the episodes that ended (``totals``, if the loop
+    counted them, else `episode_totals`); ``carry`` is brought up to date."""
+    rewards = buffers.rewards[:steps]
+    terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
+    ended = terminated | truncated
+    if next_step:  # real: False at NEXT_STEP reset steps, the steps after an end
+        real = np.empty_like(ended)
+        real[0] = ~carry.reset_pending
+        real[1:] = ~ended[:-1]
+        carry.reset_pending = ended[-1]
+        carry.in_progress = real[-1] & ~ended[-1]
+        # in place (the buffers are this batch's alone): a reset step's reward and flags are
+        # fake (Gymnasium's are 0 and False anyway)
+        rewards[~real] = 0.0
+        terminated &= real
+        truncated &= real
+    else:
+        real = np.ones_like(ended)
+        carry.in_progress = ~ended[-1]
+    valid = real if buffers.valid is None else buffers.valid[:steps]
+    if totals is None:
+        episode_returns, episode_lengths = episode_totals(
+            rewards, real, ended, valid, carry.episode_return, carry.episode_length
+        )
+    else:
+        episode_returns = np.array([total for total, _ in totals], dtype=np.float64)
+        episode_lengths = np.array([length for _, length in totals], dtype=np.int64)
+    if buffers.valid is not None:  # the steps not selected are not transitions either
+        rewards[~valid] = 0.0
+        terminated &= valid
+        truncated &= valid
+    stacked = None
+    if log_probs:  # invalid slots get log-prob 0, and so no gradient
+        stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
+    return Rollout(
+        observations=buffers.observations[:steps].swapaxes(0, 1),
+        actions=buffers.actions[:steps].swapaxes(0, 1),
+        rewards=rewards.T,
+        terminated=terminated.T,
+        truncated=truncated.T,
+        next_observations=next_observations.swapaxes(0, 1),
+        valid=valid.T,
+        log_probs=stacked,
+        infos=infos,
+        episode_returns=episode_returns,
+        episode_lengths=episode_lengths,
+    )
+
+
+def episode_totals(
+    rewards: np.ndarray, real: np.ndarray, ended: np.ndarray, valid: np.ndarray,
+    carried_return: np.ndarray, carried_length: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ r and the number of steps of each episode that ended in this batch at a valid step,
+    ordered by step then env, counted from its reset.
+
+    Inputs ``[T, N]``: ``rewards`` (0 where not ``real``), ``real`` (False only at auto-reset
+    steps, each the first step after an end or the batch's first step), ``ended``,
+    ``valid``. Each env's row is cut after its ended steps into segments; a segment's Σ r is
+    one ``np.add.reduceat`` over the env-major rows, its length its span less its first step
+    if that is not real. The first segment of a row continues the episode in progress
+    (``carried_return``, ``carried_length`` ``[N]``, added to it); the last one, if
+    unfinished, is carried on to the next batch (both updated in place).
+    """
+    steps, n = ended.shape
+    ends = ended.T.ravel()  # env-major, so each env's segments are contiguous
+    boundary = np.zeros(n * steps, dtype=bool)
+    boundary[::steps] = True
+    boundary[1:] |= ends[:-1]
+    starts = np.flatnonzero(boundary)
+    stops = np.empty_like(starts)
+    stops[:-1], stops[-1] = starts[1:] - 1, n * steps - 1
+    returns = np.add.reduceat(rewards.T.ravel(), starts)
+    env, step = np.divmod(starts, steps)
+    lengths = stops - starts + real[step, env]  # span − 1 + 1 if its first step is real
+    first_of_env = step == 0  # one per env, in env order
+    returns[first_of_env] += carried_return
+    lengths[first_of_env] += carried_length
+    finished = ends[stops]
+    last_of_env = np.append(first_of_env[1:], True)
+    carried_return[:] = np.where(finished[last_of_env], 0.0, returns[last_of_env])
+    carried_length[:] = np.where(finished[last_of_env], 0, lengths[last_of_env])
+    env, step = np.divmod(stops[finished], steps)
+    order = np.argsort(step * n + env)  # by step, then env
+    keep = valid[step[order], env[order]]
+    return returns[finished][order][keep], lengths[finished][order][keep]
+
+
+def batch_info(info: dict[str, Any]) -> dict[str, Any]:
+    """One env's info dict in Gymnasium's vector format, as a batch of one."""
+    batched: dict[str, Any] = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            batched[key] = batch_info(value)
+        else:
+            batched[key] = np.empty(1, dtype=object)
+            batched[key][0] = value
+        batched["_" + key] = np.ones(1, dtype=bool)
+    return batched
