@@ -319,6 +319,7 @@ class Reinforce:
             "value_loss": value_loss,
             "entropy": entropy,
             "grad_norm": grad_norm,
+            "lr": self.optimizer.param_groups[0]["lr"],  # the rate this step used
             "episodes": len(finished),
             "mean_return": float(finished.mean()) if len(finished) else math.nan,
         }

@@ -105,7 +105,7 @@ def test_train_writes_a_complete_run_directory_and_a_summary(tmp_path, capsys):
     assert tuple(episodes) == EPISODE_FIELDS
     assert episodes["episode"].tolist() == list(range(len(episodes["episode"])))
     updates = read_metrics(run.updates_path)
-    assert {"loss", "entropy", "grad_norm", "mean_return", "train_time"} <= set(updates)
+    assert {"loss", "entropy", "grad_norm", "lr", "mean_return", "train_time"} <= set(updates)
     assert updates["update"].tolist() == [1, 2, 3, 4, 5]
     assert updates["env_steps"].tolist() == [128, 256, 384, 512, 640]  # 8·16 per update
     evals = read_metrics(run.eval_path)

@@ -1,5 +1,6 @@
 """The REINFORCE agent: its weights Ψ, its config, learning, reproducibility, resume, files."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -204,6 +205,16 @@ def test_target_reach_learns_the_target():
     policy = train(config).policy
     mean = policy.deterministic(np.zeros((1, 1), np.float32)).item()
     assert abs(mean - 1.0) < 0.05  # TargetReach-v0's default target is 1.0
+
+
+def test_the_logged_learning_rate_is_the_one_each_step_used():
+    # 4 updates of 8 x 4 = 32 steps out of 128: annealing scales lr by 1 - steps_done / 128.
+    config = ReinforceConfig(num_envs=8, steps_per_update=4, total_steps=128, lr=0.01,
+                             eval_every=0, anneal_lr=True)
+    rates = train(config).history["lr"]
+    np.testing.assert_allclose(rates, [0.01, 0.0075, 0.005, 0.0025], rtol=1e-12)
+    constant = train(dataclasses.replace(config, anneal_lr=False)).history["lr"]
+    np.testing.assert_array_equal(constant, [0.01] * 4)
 
 
 @pytest.mark.slow
