@@ -13,6 +13,7 @@ from typing import ClassVar
 import gymnasium as gym
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 from agents.reinforce import ReinforceConfig
 from rlbasics import __version__
@@ -28,16 +29,6 @@ from rlbasics.runs import EPISODE_FIELDS, RunDirectory
 # 8 envs x 16 steps = 128 env steps per update; 5 updates. Tiny: a run takes ~1 s.
 TINY = ["--set", "num_envs=8", "--set", "steps_per_update=16", "--set", "total_steps=640",
         "--set", "eval_every=2", "--set", "eval_episodes=2"]
-
-
-def run_cli(args, capsys):
-    """``rlbasics ARGS`` in this process: (exit status, stdout, stderr)."""
-    try:
-        code = main(args)
-    except SystemExit as stop:  # argparse's --help, --version and usage errors
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_version_flag_prints_the_installed_version(capsys):

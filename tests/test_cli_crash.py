@@ -11,9 +11,10 @@ import time
 import numpy as np
 import pytest
 import torch
+from cli_helpers import run_cli
 
 from rlbasics.checkpoints import latest_checkpoint
-from rlbasics.cli import get_agent, main
+from rlbasics.cli import get_agent
 from rlbasics.launch import run_path, train_seeds
 from rlbasics.metrics import read_metrics
 from rlbasics.runs import RunDirectory
@@ -31,15 +32,6 @@ UPDATES = 150
 def kill_run(updates):
     return {"num_envs": 8, "steps_per_update": 16, "total_steps": 128 * updates,
             "eval_every": 20, "eval_episodes": 2, "stop_return": float("nan")}
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # ---------------------------------------------------------------------------- kill -9

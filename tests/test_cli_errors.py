@@ -6,19 +6,9 @@ folder exactly as it was (empty, or holding only the file the case put there).
 """
 
 import pytest
-
-from rlbasics.cli import main
+from cli_helpers import run_cli
 
 GOOD_TOML = 'lr = 0.02\nhidden_sizes = [16, 16]\n'
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:  # argparse usage errors
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def tree(root):

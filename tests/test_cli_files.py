@@ -10,9 +10,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from cli_helpers import run_cli
 
 from rlbasics.checkpoints import load_checkpoint
-from rlbasics.cli import get_agent, main
+from rlbasics.cli import get_agent
 from rlbasics.launch import run_path, train_seeds
 from rlbasics.metrics import read_metrics
 from rlbasics.runs import RunDirectory
@@ -20,15 +21,6 @@ from rlbasics.training import train_run
 
 AGENT = get_agent("reinforce")
 TINY = {"num_envs": 8, "steps_per_update": 16, "total_steps": 640, "eval_every": 0}
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def snapshot(path):

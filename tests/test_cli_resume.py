@@ -12,9 +12,10 @@ import time
 
 import pytest
 import torch
+from cli_helpers import run_cli
 
 from rlbasics.checkpoints import latest_checkpoint
-from rlbasics.cli import get_agent, main
+from rlbasics.cli import get_agent
 from rlbasics.launch import run_path, train_seeds
 from rlbasics.metrics import read_metrics
 from rlbasics.runs import RunDirectory
@@ -27,15 +28,6 @@ TINY = {"num_envs": 8, "steps_per_update": 16, "total_steps": 1280, "eval_every"
 TINY_ARGS = [arg for key, value in TINY.items() for arg in ("--set", f"{key}={value}")]
 AGENT = get_agent("reinforce")
 TIMING_COLUMNS = {"wall_time", "train_time"}  # seconds differ between runs; nothing else may
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

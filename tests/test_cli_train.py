@@ -12,10 +12,11 @@ import types
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 from agents.reinforce import ReinforceConfig
 from rlbasics import launch
-from rlbasics.cli import get_agent, main
+from rlbasics.cli import get_agent
 from rlbasics.launch import run_path, train_seeds
 from rlbasics.metrics import read_metrics
 from rlbasics.runs import RunDirectory
@@ -25,15 +26,6 @@ AGENT = get_agent("reinforce")
 # 8 envs x 16 steps = 128 env steps per update, 5 updates, an evaluation every 2nd.
 TINY = {"num_envs": 8, "steps_per_update": 16, "total_steps": 640, "eval_every": 2,
         "eval_episodes": 2, "stop_return": math.nan}
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 # (--set text, the typed value it must give): a value other than the default for every

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
-from rlbasics.cli import get_agent, main
+from rlbasics.cli import get_agent
 from rlbasics.launch import run_path
 from rlbasics.plotting import learning_curves
 from rlbasics.runs import RunDirectory
@@ -45,15 +46,6 @@ gamma = [0.9, 0.99]
 baseline = ["none", "mean"]
 """
 TRIALS = 8  # 2 gammas × 2 baselines × 2 seeds
-
-
-def run_cli(args, capsys):
-    try:
-        code = main(args)
-    except SystemExit as stop:
-        code = stop.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def trial_dirs(sweep_dir):
