@@ -7,7 +7,8 @@ bookkeeping), so the ratio is the collector's overhead. Issue 3's targets: the c
 collects ≥ 400k steps/s.
 
 Env-steps are counted as vector steps × N in both loops (NEXT_STEP reset steps included, as
-the raw loop cannot tell them apart). Runs alternate, raw then collector, ``--repeats`` times,
+the raw loop cannot tell them apart). Runs come in ``--repeats`` pairs, raw then collector and
+collector then raw in turn,
 each about ``--seconds`` long, timed in CPU time of this process (``time.process_time``: the
 envs run in-process and torch on one thread, and CPU time is steadier than wall-clock time
 on a shared machine); rates are medians and the overhead is the median over pairs of the
@@ -146,9 +147,12 @@ def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: 
     per_step = raw_loop(env, policy, BATCH) / BATCH
     vector_steps = max(BATCH, int(seconds / per_step) // BATCH * BATCH)
     raw, collected = [], []
-    for _ in range(repeats):
+    for repeat in range(repeats):  # each goes first in turn: neither gains from its place
+        if repeat % 2:
+            collected.append(collector_loop(env, policy, vector_steps))
         raw.append(raw_loop(env, policy, vector_steps))
-        collected.append(collector_loop(env, policy, vector_steps))
+        if not repeat % 2:
+            collected.append(collector_loop(env, policy, vector_steps))
     instructions = np.nan
     if INSTRUCTIONS.available:
         instructions = (collector_loop(env, policy, vector_steps, INSTRUCTIONS.read)

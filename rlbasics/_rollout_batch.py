@@ -23,7 +23,7 @@ class Buffers:
     """The arrays of one batch, time-major ``[T, N, ...]``; the `Rollout` gets ``[N, T]``
     views of them. ``observations`` (s_0 … s_T, one row more) is preallocated for
     ``capacity`` steps; so are the others if the loop writes them step by step
-    (``per_step``), else `store_steps` makes them from per-step lists after the loop.
+    (``per_step``), else `store_single` makes them from per-step lists after the loop.
     ``valid`` exists only when the loop selects steps itself; ``actions`` takes the policy's
     dtype (`adopt_action_dtype`, at the first step)."""
 
@@ -60,20 +60,22 @@ class Buffers:
                 self.actions is None) else self.actions.astype(promoted)
         self.action_dtype = promoted
 
-    def store_steps(self, steps: list[tuple[Any, Any, Any, Any]]) -> None:
+    def store_single(self, actions: list, rewards: list, ends: list[tuple[int, Any, Any]]) -> None:
         """Make ``actions``, ``rewards``, ``terminated`` and ``truncated`` ``[T, 1]`` of a
-        single env's (a_t, r_t, terminated, truncated) per step (``np.fromiter``: the
-        cheapest conversion of a sequence of scalars)."""
-        count = len(steps)
-        actions, rewards, terminated, truncated = zip(*steps, strict=True) if steps else (
-            (), (), (), ())
+        single env's a_t and r_t per step and (t, terminated, truncated) per episode end (the
+        flags are False elsewhere). ``np.fromiter`` is the cheapest conversion of a sequence
+        of scalars, a bytearray the cheapest way to set a few flags."""
+        count = len(rewards)
         dtype = self.action_dtype or np.dtype(np.int64)
         self.actions = (np.stack(actions).astype(dtype, copy=False) if actions and (
             len(self.action_shape) > 1) else np.fromiter(actions, dtype, count)
         ).reshape(count, *self.action_shape)
         self.rewards = np.fromiter(rewards, np.float64, count).reshape(count, 1)
-        self.terminated = np.fromiter(terminated, bool, count).reshape(count, 1)
-        self.truncated = np.fromiter(truncated, bool, count).reshape(count, 1)
+        terminated, truncated = bytearray(count), bytearray(count)
+        for step, step_terminated, step_truncated in ends:
+            terminated[step], truncated[step] = bool(step_terminated), bool(step_truncated)
+        self.terminated = np.frombuffer(terminated, bool).reshape(count, 1)
+        self.truncated = np.frombuffer(truncated, bool).reshape(count, 1)
 
     def grow(self, capacity: int) -> None:
         """Room for ``capacity`` steps in the preallocated arrays (their rows so far kept)."""
@@ -103,32 +105,58 @@ class Carry:
                    np.zeros(n, dtype=np.int64))
 
 
-def final_observations(buffers: Buffers, steps: int, finals: list) -> np.ndarray:
+def final_observations(buffers: Buffers, steps: int, finals: list) -> tuple[np.ndarray,
+                                                                            np.ndarray | None]:
     """s_{t+1} of each step ``[T, N, ...]``: the observation the step returned, except where
     an episode ended and ``finals`` ((t, ended [N], final observations)) holds the final
-    observation that a reset replaced. A view of the buffer if there is none."""
+    observation that a reset replaced (a view of the buffer if there is none); and those
+    final observations stacked ``[E, ...]`` (None if there are none), for the checks."""
     next_observations = buffers.observations[1 : steps + 1]
-    if finals:
-        next_observations = next_observations.copy(order="K")
-        if next_observations.shape[1] == 1:  # one env: one assignment, not one per end
-            rows = [step for step, _, _ in finals]
-            next_observations[rows, 0] = np.concatenate([final for _, _, final in finals])
-        else:
-            for step, ended, final in finals:
-                next_observations[step, ended] = final
-    return next_observations
+    if not finals:
+        return next_observations, None
+    next_observations = next_observations.copy(order="K")
+    stacked = np.concatenate([final for _, _, final in finals])
+    if next_observations.shape[1] == 1:  # one env: one assignment, not one per end
+        next_observations[[step for step, _, _ in finals], 0] = stacked
+    else:
+        for step, ended, final in finals:
+            next_observations[step, ended] = final
+    return next_observations, stacked
+
+
+def single_env_totals(
+    rewards: list, end_steps: list[int], carry: Carry, skip: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Σ r and the number of steps of each episode that a single env ended in this batch, at
+    ``end_steps`` (not the first if ``skip``), counted from its reset: the first continues
+    the episode in ``carry``, and the steps after the last end are carried on.
+
+    ``rewards``: the batch's r_t, a list. Python's ``sum`` over list slices: for one env it
+    costs a fraction of the numpy calls of `episode_totals` (each a few µs on small arrays).
+    """
+    total, length = float(carry.episode_return[0]), int(carry.episode_length[0])
+    returns, lengths, start = [], [], 0
+    for stop in end_steps:
+        returns.append(sum(rewards[start : stop + 1], total))
+        lengths.append(length + stop + 1 - start)
+        total, length, start = 0.0, 0, stop + 1
+    carry.episode_return[0] = sum(rewards[start:], total)
+    carry.episode_length[0] = length + len(rewards) - start
+    return (np.array(returns[skip:], dtype=np.float64),
+            np.array(lengths[skip:], dtype=np.int64))
 
 
 def assemble(
     buffers: Buffers, steps: int, next_observations: np.ndarray, carry: Carry, *,
     next_step: bool, log_probs: list[torch.Tensor], infos: list[dict[str, Any]] | None,
-    totals: list[tuple[float, int]] | None = None,
+    totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Rollout:
     """The `Rollout` ``[N, T]`` of ``steps`` checked vector steps: transposed views of the
     time-major buffers (a transposing copy would cost as much as the whole loop at 256
     envs), with the NEXT_STEP reset steps (``next_step``) and the unselected steps marked
     invalid and zeroed, and the totals of the episodes that ended (``totals``, if the loop
-    counted them, else `episode_totals`); ``carry`` is brought up to date."""
+    counted them, else `episode_totals`); ``carry`` is brought up to date. The Rollout is
+    not validated again (`Rollout.assembled`): the collector checked what it holds."""
     rewards = buffers.rewards[:steps]
     terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
     ended = terminated | truncated
@@ -152,8 +180,7 @@ def assemble(
             rewards, real, ended, valid, carry.episode_return, carry.episode_length
         )
     else:
-        episode_returns = np.array([total for total, _ in totals], dtype=np.float64)
-        episode_lengths = np.array([length for _, length in totals], dtype=np.int64)
+        episode_returns, episode_lengths = totals
     if buffers.valid is not None:  # the steps not selected are not transitions either
         rewards[~valid] = 0.0
         terminated &= valid
@@ -161,7 +188,7 @@ def assemble(
     stacked = None
     if log_probs:  # invalid slots get log-prob 0, and so no gradient
         stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
-    return Rollout(
+    return Rollout.assembled(
         observations=buffers.observations[:steps].swapaxes(0, 1),
         actions=buffers.actions[:steps].swapaxes(0, 1),
         rewards=rewards.T,

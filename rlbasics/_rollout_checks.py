@@ -144,17 +144,18 @@ class Checks:
             )
 
     def looks_clean(
-        self, buffers: Buffers, steps: int, next_observations: np.ndarray | None
+        self, buffers: Buffers, steps: int, final_observations: np.ndarray | None
     ) -> bool:
         """The cheap whole-batch tests, one reduction per field: every action inside the
-        action space, every observation (``next_observations``: the final ones too, where the
-        collector stored them apart) and reward finite. False: `first_problem` finds why."""
+        action space, every observation (``final_observations``: those of the episodes that
+        ended, where the collector stored them apart) and reward finite. False:
+        `first_problem` finds why."""
         actions = buffers.actions[:steps]
         return (
             self.outside(actions.reshape(-1, *actions.shape[2:])) is None
             and all_finite(buffers.rewards[:steps])
             and all_finite(buffers.observations[1 : steps + 1])
-            and (next_observations is None or all_finite(next_observations))
+            and (final_observations is None or all_finite(final_observations))
         )
 
     def first_problem(

@@ -54,7 +54,14 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from rlbasics._rollout_batch import Buffers, Carry, assemble, batch_info, final_observations
+from rlbasics._rollout_batch import (
+    Buffers,
+    Carry,
+    assemble,
+    batch_info,
+    final_observations,
+    single_env_totals,
+)
 from rlbasics._rollout_checks import Checks, first_non_finite, non_finite_message
 from rlbasics.trajectory import Rollout, Trajectory
 
@@ -286,9 +293,9 @@ class Collector:
     def _run_single(self, capacity: int, quota: np.ndarray | None) -> Rollout:
         """`_run` for a single `gymnasium.Env`, seen as a batch of one env that the collector
         resets itself. A single env's step is cheap enough for each Python operation per step
-        to show: (a_t, r_t, terminated, truncated) goes into a Python list as one tuple (the
-        fewest cycles measured; written into the buffers once per batch), and which steps an
-        episodes request takes follows from where its episodes end, after the loop."""
+        to show: a_t and r_t go into Python lists (turned into arrays once per batch), the
+        flags are recorded only where an episode ends, and which steps an episodes request
+        takes follows from where its episodes end, after the loop."""
         env, policy, checks = self.env, self.policy, self._checks
         action_shape, ndarray = checks.action_shape, np.ndarray
         scalar_actions = len(action_shape) == 1  # a_t is a numpy scalar: immutable, kept as is
@@ -296,14 +303,16 @@ class Collector:
         buffers = Buffers(1, capacity, self._observations, action_shape[1:], selecting,
                           per_step=False)
         observation_buffer, observations = buffers.observations, self._observations
-        steps: list[tuple[Any, Any, Any, Any]] = []  # (a_t, r_t, terminated, truncated)
-        record = steps.append
+        actions_taken: list[Any] = []
+        rewards: list[Any] = []
+        take_action, take_reward = actions_taken.append, rewards.append
+        ends: list[tuple[int, Any, Any]] = []  # (step, terminated, truncated)
         finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
         log_probs: list[torch.Tensor] = []
         infos: list[dict[str, Any]] | None = [] if self.keep_infos else None
         skip = selecting and bool(self._carry.in_progress[0])  # begun before: not taken
         last_end = int(quota[0]) + skip if selecting else -1  # the end that stops the loop
-        t = ends = 0
+        t = 0
         actions = action_dtype = None
         try:
             while True:
@@ -315,62 +324,48 @@ class Collector:
                     buffers.adopt_action_dtype(action_dtype := actions.dtype)
                 action = actions[0]
                 observation, reward, terminated, truncated, info = env.step(action)
-                record((action if scalar_actions else action.copy(), reward, terminated,
-                        truncated))
+                take_action(action if scalar_actions else action.copy())
+                take_reward(reward)
                 if infos is not None:
                     infos.append(batch_info(info))
                 t += 1
                 if terminated or truncated:
-                    finals.append((t - 1, _ONE_ENV, np.asarray(observation)[None]))
+                    ends.append((t - 1, terminated, truncated))
+                    finals.append((t - 1, _ONE_ENV, np.array(observation)[None]))
                     observation, _ = env.reset()
-                    ends += 1
                 observation_buffer[t, 0] = observation  # a copy: envs may reuse theirs
                 observations = observation_buffer[t]
-                if t == capacity or ends == last_end:
-                    if not selecting or ends == last_end:
+                if t == capacity or len(ends) == last_end:
+                    if not selecting or len(ends) == last_end:
                         break
                     capacity *= 2
                     buffers.grow(capacity)
                     observation_buffer = buffers.observations
         except Exception as error:
-            buffers.store_steps(steps)
-            if len(steps) > t:  # the error came after step t was recorded (s_{t+1} was not)
+            buffers.store_single(actions_taken, rewards, ends)
+            if len(rewards) > t:  # the error came after step t was recorded (s_{t+1} was not)
                 actions = buffers.actions[t]
             checks.raise_first_problem(buffers, t, finals, actions, error)
             raise
         self._observations = observations
-        buffers.store_steps(steps)
+        buffers.store_single(actions_taken, rewards, ends)
+        end_steps = [step for step, _, _ in ends]
         if selecting:
             buffers.valid = np.ones((t, 1), dtype=bool)
             if skip:  # the steps up to the first end finish an episode begun before
-                buffers.valid[: finals[0][0] + 1] = False
-        return self._finish(buffers, t, finals, log_probs, infos, self._totals(steps, skip))
-
-    def _totals(self, steps: list[tuple[Any, Any, Any, Any]], skip: bool) -> list[tuple]:
-        """(Σ r, length) of each episode a single env ended in ``steps`` (not the first if
-        ``skip``), counted from its reset. A plain loop: for one env it costs a fraction of
-        the two dozen array operations of `rlbasics._rollout_batch.episode_totals`."""
-        carry = self._carry
-        total, length = float(carry.episode_return[0]), int(carry.episode_length[0])
-        totals = []
-        for _, reward, terminated, truncated in steps:
-            total += reward
-            length += 1
-            if terminated or truncated:
-                if not skip:
-                    totals.append((total, length))
-                skip, total, length = False, 0.0, 0
-        carry.episode_return[0], carry.episode_length[0] = total, length
-        return totals
+                buffers.valid[: end_steps[0] + 1] = False
+        totals = single_env_totals(rewards, end_steps, self._carry, skip)
+        return self._finish(buffers, t, finals, log_probs, infos, totals)
 
     def _finish(
         self, buffers: Buffers, steps: int, finals: list, log_probs: list[torch.Tensor],
-        infos: list[dict[str, Any]] | None, totals: list[tuple] | None = None,
+        infos: list[dict[str, Any]] | None,
+        totals: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Rollout:
-        """Check the batch, then assemble its `Rollout` (``totals``: the (Σ r, length) of the
-        episodes that ended, if the loop counted them)."""
-        next_observations = final_observations(buffers, steps, finals)
-        if not self._checks.looks_clean(buffers, steps, next_observations if finals else None):
+        """Check the batch, then assemble its `Rollout` (``totals``: Σ r and the length of the
+        episodes that ended, if already counted)."""
+        next_observations, final = final_observations(buffers, steps, finals)
+        if not self._checks.looks_clean(buffers, steps, final):
             problem = self._checks.first_problem(buffers, steps, finals)
             if problem is not None:
                 raise ValueError(problem)

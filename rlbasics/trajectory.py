@@ -12,7 +12,7 @@ Both are frozen dataclasses validated on construction: inconsistent lengths or s
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -181,6 +181,19 @@ class Rollout:
     episode_returns: np.ndarray = field(default_factory=lambda: np.zeros(0))
     episode_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    @classmethod
+    def assembled(cls, **values: Any) -> Rollout:
+        """A Rollout of every field in ``values``, without the validation of construction:
+        for `rlbasics.rollout`, which checked what it assembled (on a small batch the
+        validation would cost as much as the rest of the assembly). Tests validate the
+        Rollouts it builds (``dataclasses.replace(rollout)`` constructs one again)."""
+        if values.keys() != _ROLLOUT_FIELDS:
+            raise TypeError(f"Rollout.assembled needs exactly the fields {sorted(_ROLLOUT_FIELDS)}")
+        rollout = object.__new__(cls)
+        for name, value in values.items():
+            object.__setattr__(rollout, name, value)  # frozen: the dataclass's own way round
+        return rollout
+
     def __post_init__(self) -> None:
         rewards = _require_array("rewards", self.rewards)
         if rewards.ndim != 2 or 0 in rewards.shape:
@@ -297,6 +310,8 @@ class Rollout:
             )
         return episodes
 
+
+_ROLLOUT_FIELDS = {f.name for f in fields(Rollout)}
 
 def _env_info(vector_info: dict[str, Any], env: int) -> dict[str, Any]:
     """Env ``env``'s own info dict out of a Gymnasium vector info dict.
