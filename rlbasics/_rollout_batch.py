@@ -19,63 +19,49 @@ import torch
 from rlbasics.trajectory import Rollout
 
 
+@dataclass
 class Buffers:
     """The arrays of one batch, time-major ``[T, N, ...]``; the `Rollout` gets ``[N, T]``
-    views of them. ``observations`` (s_0 … s_T, one row more) is preallocated for
-    ``capacity`` steps; so are the others if the loop writes them step by step
-    (``per_step``), else `store_single` makes them from per-step lists after the loop.
-    ``valid`` exists only when the loop selects steps itself; ``actions`` takes the policy's
-    dtype (`adopt_action_dtype`, at the first step)."""
+    views of them. ``observations`` holds s_0 … s_T (one row more); ``valid`` exists only
+    when the loop selects steps itself; ``actions`` has the policy's dtype, ``action_dtype``
+    (None before the first step)."""
 
-    def __init__(
-        self, n: int, capacity: int, observations: np.ndarray, action_shape: tuple[int, ...],
-        selecting: bool, per_step: bool = True,
-    ) -> None:
+    observations: np.ndarray
+    actions: np.ndarray | None
+    rewards: np.ndarray
+    terminated: np.ndarray
+    truncated: np.ndarray
+    valid: np.ndarray | None = None
+    action_dtype: np.dtype | None = None
+
+    @classmethod
+    def preallocated(
+        cls, capacity: int, observations: np.ndarray, selecting: bool
+    ) -> Buffers:
+        """Buffers for ``capacity`` vector steps of N envs, with s_0 = ``observations``
+        ``[N, ...]``; ``actions`` waits for their dtype (`adopt_action_dtype`)."""
         if observations.ndim == 2 and not observations.flags.c_contiguous and (
             observations.flags.f_contiguous
         ):  # [N, D] stored D-major (CartPole's vector env): copies without a transpose
             storage = np.empty((capacity + 1, *observations.shape[::-1]), observations.dtype)
-            self.observations = storage.transpose(0, 2, 1)
+            buffer = storage.transpose(0, 2, 1)
         else:
-            self.observations = np.empty((capacity + 1, *observations.shape), observations.dtype)
-        self.observations[0] = observations
-        self.action_shape = (n, *action_shape)
-        self.action_dtype: np.dtype | None = None
-        self.actions = self.rewards = self.terminated = self.truncated = self.valid = None
-        self.per_step = per_step
-        if per_step:
-            shape = (capacity, n)
-            self.rewards = np.empty(shape)
-            self.terminated = np.empty(shape, dtype=bool)
-            self.truncated = np.empty(shape, dtype=bool)
-            self.valid = np.empty(shape, dtype=bool) if selecting else None
+            buffer = np.empty((capacity + 1, *observations.shape), observations.dtype)
+        buffer[0] = observations
+        shape = (capacity, len(observations))
+        return cls(buffer, None, np.empty(shape), np.empty(shape, dtype=bool),
+                   np.empty(shape, dtype=bool), np.empty(shape, dtype=bool) if selecting else None)
 
-    def adopt_action_dtype(self, dtype: np.dtype) -> None:
-        """Make ``actions`` able to hold ``dtype`` exactly: the first step's dtype, or the
-        promotion of the steps' so far, for a policy that changed dtype."""
+    def adopt_action_dtype(self, dtype: np.dtype, action_shape: tuple[int, ...]) -> None:
+        """Make ``actions`` (``[capacity, *action_shape]``) able to hold ``dtype`` exactly:
+        the first step's dtype, or the promotion of the steps' so far, for a policy that
+        changed dtype."""
         promoted = dtype if self.action_dtype is None else np.promote_types(self.action_dtype,
                                                                             dtype)
-        if self.per_step and promoted != self.action_dtype:
-            self.actions = np.empty((len(self.rewards), *self.action_shape), promoted) if (
+        if promoted != self.action_dtype:
+            self.actions = np.empty((len(self.rewards), *action_shape), promoted) if (
                 self.actions is None) else self.actions.astype(promoted)
         self.action_dtype = promoted
-
-    def store_single(self, actions: list, rewards: list, ends: list[tuple[int, Any, Any]]) -> None:
-        """Make ``actions``, ``rewards``, ``terminated`` and ``truncated`` ``[T, 1]`` of a
-        single env's a_t and r_t per step and (t, terminated, truncated) per episode end (the
-        flags are False elsewhere). ``np.fromiter`` is the cheapest conversion of a sequence
-        of scalars, a bytearray the cheapest way to set a few flags."""
-        count = len(rewards)
-        dtype = self.action_dtype or np.dtype(np.int64)
-        self.actions = (np.stack(actions).astype(dtype, copy=False) if actions and (
-            len(self.action_shape) > 1) else np.fromiter(actions, dtype, count)
-        ).reshape(count, *self.action_shape)
-        self.rewards = np.fromiter(rewards, np.float64, count).reshape(count, 1)
-        terminated, truncated = bytearray(count), bytearray(count)
-        for step, step_terminated, step_truncated in ends:
-            terminated[step], truncated[step] = bool(step_terminated), bool(step_truncated)
-        self.terminated = np.frombuffer(terminated, bool).reshape(count, 1)
-        self.truncated = np.frombuffer(truncated, bool).reshape(count, 1)
 
     def grow(self, capacity: int) -> None:
         """Room for ``capacity`` steps in the preallocated arrays (their rows so far kept)."""
@@ -124,28 +110,6 @@ def final_observations(buffers: Buffers, steps: int, finals: list) -> tuple[np.n
     return next_observations, stacked
 
 
-def single_env_totals(
-    rewards: list, end_steps: list[int], carry: Carry, skip: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Σ r and the number of steps of each episode that a single env ended in this batch, at
-    ``end_steps`` (not the first if ``skip``), counted from its reset: the first continues
-    the episode in ``carry``, and the steps after the last end are carried on.
-
-    ``rewards``: the batch's r_t, a list. Python's ``sum`` over list slices: for one env it
-    costs a fraction of the numpy calls of `episode_totals` (each a few µs on small arrays).
-    """
-    total, length = float(carry.episode_return[0]), int(carry.episode_length[0])
-    returns, lengths, start = [], [], 0
-    for stop in end_steps:
-        returns.append(sum(rewards[start : stop + 1], total))
-        lengths.append(length + stop + 1 - start)
-        total, length, start = 0.0, 0, stop + 1
-    carry.episode_return[0] = sum(rewards[start:], total)
-    carry.episode_length[0] = length + len(rewards) - start
-    return (np.array(returns[skip:], dtype=np.float64),
-            np.array(lengths[skip:], dtype=np.int64))
-
-
 def assemble(
     buffers: Buffers, steps: int, next_observations: np.ndarray, carry: Carry, *,
     next_step: bool, log_probs: list[torch.Tensor], infos: list[dict[str, Any]] | None,
@@ -172,7 +136,8 @@ def assemble(
         terminated &= real
         truncated &= real
     else:
-        real = np.ones_like(ended)
+        real = np.empty_like(ended)
+        real.fill(True)  # (np.ones_like costs twice as much: a batch of one env shows it)
         carry.in_progress = ~ended[-1]
     valid = real if buffers.valid is None else buffers.valid[:steps]
     if totals is None:

@@ -54,21 +54,14 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
-from rlbasics._rollout_batch import (
-    Buffers,
-    Carry,
-    assemble,
-    batch_info,
-    final_observations,
-    single_env_totals,
-)
+from rlbasics._rollout_batch import Buffers, Carry, assemble, batch_info, final_observations
 from rlbasics._rollout_checks import Checks, first_non_finite, non_finite_message
+from rlbasics._rollout_single import SingleEnvSteps, single_env_totals
 from rlbasics.trajectory import Rollout, Trajectory
 
 __all__ = ["Collector", "collect", "random_policy"]
 
 Policy = Callable[[np.ndarray], Any]
-_ONE_ENV = np.ones(1, dtype=bool)  # which envs ended, for a single env (never written to)
 _ARRAY_SPACES = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
 
 
@@ -237,7 +230,7 @@ class Collector:
         action_shape = checks.action_shape
         selecting = quota is not None
         watch_ends = selecting or mode is not AutoresetMode.NEXT_STEP
-        buffers = Buffers(n, capacity, self._observations, action_shape[1:], selecting)
+        buffers = Buffers.preallocated(capacity, self._observations, selecting)
         observations, pending = self._observations, self._carry.reset_pending
         none_pending = np.zeros(n, dtype=bool)
         finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
@@ -257,7 +250,7 @@ class Collector:
                     actions = checks.actions(actions, t, log_probs)
                 if actions.dtype is not action_dtype:  # the first step, or a new dtype
                     checks.action_dtype(actions, t)
-                    buffers.adopt_action_dtype(action_dtype := actions.dtype)
+                    buffers.adopt_action_dtype(action_dtype := actions.dtype, action_shape)
                 buffers.actions[t] = actions
                 observations, rewards, terminated, truncated, info = env.step(actions)
                 buffers.rewards[t] = rewards
@@ -288,40 +281,41 @@ class Collector:
             checks.raise_first_problem(buffers, t, finals, actions, error)
             raise
         self._observations = observations
-        return self._finish(buffers, t, finals, log_probs, infos)
+        next_observations, stacked_finals = final_observations(buffers, t, finals)
+        return self._finish(buffers, t, next_observations, stacked_finals, lambda: finals,
+                            log_probs, infos)
 
     def _run_single(self, capacity: int, quota: np.ndarray | None) -> Rollout:
         """`_run` for a single `gymnasium.Env`, seen as a batch of one env that the collector
-        resets itself. A single env's step is cheap enough for each Python operation per step
-        to show: a_t and r_t go into Python lists (turned into arrays once per batch), the
-        flags are recorded only where an episode ends, and which steps an episodes request
-        takes follows from where its episodes end, after the loop."""
+        resets itself, ``capacity`` steps or, with a ``quota``, until its episodes are done.
+        Per step it only appends to the lists of a `SingleEnvSteps` (the cheapest record;
+        see `rlbasics._rollout_single`); which steps an episodes request takes follows from
+        where its episodes end, after the loop."""
         env, policy, checks = self.env, self.policy, self._checks
         action_shape, ndarray = checks.action_shape, np.ndarray
         scalar_actions = len(action_shape) == 1  # a_t is a numpy scalar: immutable, kept as is
-        selecting = quota is not None
-        buffers = Buffers(1, capacity, self._observations, action_shape[1:], selecting,
-                          per_step=False)
-        observation_buffer, observations = buffers.observations, self._observations
-        actions_taken: list[Any] = []
-        rewards: list[Any] = []
-        take_action, take_reward = actions_taken.append, rewards.append
-        ends: list[tuple[int, Any, Any]] = []  # (step, terminated, truncated)
-        finals: list[tuple[int, np.ndarray, np.ndarray]] = []  # (step, ended, final obs)
+        record = SingleEnvSteps(observations := self._observations)
+        observation_dtype, ends = record.dtype, record.ends
+        take_observation, take_action = record.observations.append, record.actions.append
+        take_reward = record.rewards.append
         log_probs: list[torch.Tensor] = []
         infos: list[dict[str, Any]] | None = [] if self.keep_infos else None
+        selecting = quota is not None
         skip = selecting and bool(self._carry.in_progress[0])  # begun before: not taken
         last_end = int(quota[0]) + skip if selecting else -1  # the end that stops the loop
+        if selecting:
+            capacity = -1  # until that end: the lists grow as needed
         t = 0
         actions = action_dtype = None
         try:
-            while True:
+            while t != capacity:
                 actions = policy(observations)
                 if type(actions) is not ndarray or log_probs or actions.shape != action_shape:
                     actions = checks.actions(actions, t, log_probs)
                 if actions.dtype is not action_dtype:  # the first step, or a new dtype
                     checks.action_dtype(actions, t)
-                    buffers.adopt_action_dtype(action_dtype := actions.dtype)
+                    action_dtype = np.promote_types(action_dtype or actions.dtype,
+                                                    actions.dtype)
                 action = actions[0]
                 observation, reward, terminated, truncated, info = env.step(action)
                 take_action(action if scalar_actions else action.copy())
@@ -330,43 +324,44 @@ class Collector:
                     infos.append(batch_info(info))
                 t += 1
                 if terminated or truncated:
-                    ends.append((t - 1, terminated, truncated))
-                    finals.append((t - 1, _ONE_ENV, np.array(observation)[None]))
-                    observation, _ = env.reset()
-                observation_buffer[t, 0] = observation  # a copy: envs may reuse theirs
-                observations = observation_buffer[t]
-                if t == capacity or len(ends) == last_end:
-                    if not selecting or len(ends) == last_end:
-                        break
-                    capacity *= 2
-                    buffers.grow(capacity)
-                    observation_buffer = buffers.observations
+                    ends.append((t - 1, terminated, truncated,
+                                 record.checked(observation, t - 1).tobytes()))
+                    observation = record.checked(env.reset()[0], t - 1, reset=True)
+                    if len(ends) == last_end:
+                        capacity = t  # the quota's last episode ended: stop after this step
+                elif getattr(observation, "dtype", None) is not observation_dtype:
+                    observation = record.checked(observation, t - 1)
+                take_observation(observation.tobytes())
+                observations = observation[None]
         except Exception as error:
-            buffers.store_single(actions_taken, rewards, ends)
-            if len(rewards) > t:  # the error came after step t was recorded (s_{t+1} was not)
+            buffers = record.buffers(action_dtype, action_shape[1:])
+            if len(record.rewards) > t:  # the error came after step t was recorded
                 actions = buffers.actions[t]
-            checks.raise_first_problem(buffers, t, finals, actions, error)
+            checks.raise_first_problem(buffers, t, record.finals(), actions, error)
             raise
         self._observations = observations
-        buffers.store_single(actions_taken, rewards, ends)
-        end_steps = [step for step, _, _ in ends]
+        buffers = record.buffers(action_dtype, action_shape[1:])
+        end_steps = [step for step, _, _, _ in ends]
         if selecting:
             buffers.valid = np.ones((t, 1), dtype=bool)
             if skip:  # the steps up to the first end finish an episode begun before
                 buffers.valid[: end_steps[0] + 1] = False
-        totals = single_env_totals(rewards, end_steps, self._carry, skip)
-        return self._finish(buffers, t, finals, log_probs, infos, totals)
+        totals = single_env_totals(record.rewards, end_steps, self._carry, skip)
+        next_observations = record.next_observations(buffers)
+        return self._finish(buffers, t, next_observations, next_observations if ends else None,
+                            record.finals, log_probs, infos, totals)
 
     def _finish(
-        self, buffers: Buffers, steps: int, finals: list, log_probs: list[torch.Tensor],
-        infos: list[dict[str, Any]] | None,
-        totals: tuple[np.ndarray, np.ndarray] | None = None,
+        self, buffers: Buffers, steps: int, next_observations: np.ndarray,
+        apart: np.ndarray | None, finals: Callable[[], list], log_probs: list[torch.Tensor],
+        infos: list[dict[str, Any]] | None, totals: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Rollout:
-        """Check the batch, then assemble its `Rollout` (``totals``: Σ r and the length of the
-        episodes that ended, if already counted)."""
-        next_observations, final = final_observations(buffers, steps, finals)
-        if not self._checks.looks_clean(buffers, steps, final):
-            problem = self._checks.first_problem(buffers, steps, finals)
+        """Check the batch (``apart``: the observations not in ``buffers.observations``;
+        ``finals()``: (t, ended [N], final observations) for each step that ended
+        episodes, asked for only if a check fails), then assemble its `Rollout` (``totals``:
+        Σ r and the length of the episodes that ended, if already counted)."""
+        if not self._checks.looks_clean(buffers, steps, apart):
+            problem = self._checks.first_problem(buffers, steps, finals())
             if problem is not None:
                 raise ValueError(problem)
         return assemble(

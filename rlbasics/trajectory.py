@@ -190,8 +190,7 @@ class Rollout:
         if values.keys() != _ROLLOUT_FIELDS:
             raise TypeError(f"Rollout.assembled needs exactly the fields {sorted(_ROLLOUT_FIELDS)}")
         rollout = object.__new__(cls)
-        for name, value in values.items():
-            object.__setattr__(rollout, name, value)  # frozen: the dataclass's own way round
+        vars(rollout).update(values)  # frozen: around the dataclass's __setattr__, as it does
         return rollout
 
     def __post_init__(self) -> None:

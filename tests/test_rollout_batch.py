@@ -7,6 +7,8 @@ are the ones planted), and reference loops that copy every array for envs and po
 reuse theirs.
 """
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -353,3 +355,64 @@ def test_bad_constructor_arguments():
         TypeError, match="the observation space must be Box, Discrete, MultiDiscrete or MultiBinary"
     ):
         Collector(tuple_env, walk_policy)
+
+
+class Changeling(Walk):
+    """Walk whose ``field`` becomes ``value`` at its step ``at`` (counted from 0 across
+    episodes)."""
+
+    def __init__(self, field, value, at=1):
+        super().__init__()
+        self.field, self.value, self.at, self.steps = field, value, at, 0
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        self.steps += 1
+        if self.steps - 1 == self.at:
+            if self.field == "reward":
+                reward = self.value
+            else:
+                observation = self.value
+        return observation, reward, terminated, truncated, info
+
+
+@pytest.mark.parametrize(("field", "value", "error", "match"), [
+    ("reward", None, TypeError, "reward that is not a real number at step 1: None"),
+    ("reward", "1.0", TypeError, "reward that is not a real number at step 1: '1.0'"),
+    ("observation", np.zeros(3, np.float32), ValueError,
+     r"observation of 3 elements at step 1, expected shape \(2,\)"),
+    ("observation", np.zeros((1, 2), np.float64), ValueError,
+     r"observation of shape \(1, 2\) at step 1, expected shape \(2,\)"),
+    ("observation", np.array([0.5, 1.5]), None, None),  # float64: cast to float32
+    ("observation", [0.5, 1.5], None, None),  # a list: made an array
+    ("observation", np.array([1, 2], np.int64), None, None),
+    ("observation", np.array([1.5, 2.5], np.complex64), TypeError,
+     "complex64 observation at step 1; the first observation was float32"),
+])
+def test_a_single_env_changing_its_output_types(field, value, error, match):
+    """A single env's s_t is recorded as bytes of s_0's dtype: another dtype is cast if it
+    safely can be, another shape is refused, and so is a reward that is not a number."""
+    env = Changeling(field, value)
+    if error is None:
+        rollout = collect(env, walk_policy, steps=3, seed=0)
+        np.testing.assert_array_equal(rollout.next_observations[0, 1],
+                                      np.asarray(value, np.float32))
+        assert rollout.observations.dtype == np.float32
+    else:
+        with pytest.raises(error, match=match):
+            collect(env, walk_policy, steps=3, seed=0)
+
+
+@pytest.mark.parametrize("make_env", [
+    make_walk, lambda: sync_walks(3), lambda: sync_walks(2, AutoresetMode.SAME_STEP),
+    lambda: gym.make_vec("CartPole-v1", 4, vectorization_mode="vector_entry_point"),
+])
+def test_collected_rollouts_pass_the_validation_they_skip(make_env):
+    """`Rollout.assembled` skips construction's validation; every Rollout the collector
+    builds (batches of steps, of episodes, after a steps batch) passes it when constructed
+    again."""
+    collector = Collector(make_env(), walk_policy, seed=0)
+    batches = [collector.collect(steps=7), collector.collect(episodes=3, as_rollout=True),
+               collector.collect(steps=1)]
+    for rollout in batches:
+        dataclasses.replace(rollout)  # constructs a Rollout of the same fields, validated
