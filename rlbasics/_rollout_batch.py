@@ -1,7 +1,8 @@
 """The batch side of `rlbasics.rollout`: buffers, and what is derived once per batch.
 
-`rlbasics.rollout.Collector` copies each step into a `Buffers` (time-major ``[T, N]``, so
-each step writes contiguous memory); everything that follows from the flags alone waits
+`rlbasics.rollout.Collector` copies each step of a vector env into a `Buffers` (time-major
+``[T, N]``, so each step writes contiguous memory; a single env's batch is made into one from
+lists, by `rlbasics._rollout_single`); everything that follows from the flags alone waits
 until the batch is complete and costs one vectorised pass per batch instead of one per step
 (`assemble`): the validity mask of NEXT_STEP auto-reset steps, the final observations, and
 `episode_totals`, Σ r and the length of each episode that ended, carried across batches in

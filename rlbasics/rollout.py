@@ -33,12 +33,13 @@ the policy fed a bad observation. If the env or the policy raises first (CartPol
 its actions are valid), the batch so far is checked and the offence it holds is raised, from
 the original error.
 
-Speed: per step the loop only calls the policy and the env and copies what they returned
-into preallocated time-major ``[T, N]`` buffers (contiguous writes; a single env's scalars go
-into Python lists); the `Rollout`'s ``[N, T]`` arrays are transposed views of them (not
-C-contiguous; ``np.ascontiguousarray`` if that matters). The checks
+Speed: per step the loop only calls the policy and the env and records what they returned: a
+vector env's into preallocated time-major ``[T, N]`` buffers (contiguous writes), a single
+env's into Python lists (`rlbasics._rollout_single`: appending is the cheapest record when a
+step takes a few tens of µs). The `Rollout`'s ``[N, T]`` arrays are transposed views of the
+time-major arrays (not C-contiguous; ``np.ascontiguousarray`` if that matters). The checks
 (`rlbasics._rollout_checks`), the validity mask and the episode totals
-(`rlbasics._rollout_batch`) are done once per batch.
+(`rlbasics._rollout_batch`) are done once per batch, and the `Rollout` is not validated again.
 ``python benchmarks/rollout.py`` compares the collector with the raw ``env.step`` loop.
 """
 
