@@ -121,7 +121,7 @@ def assemble(
     envs), with the NEXT_STEP reset steps (``next_step``) and the unselected steps marked
     invalid and zeroed, and the totals of the episodes that ended (``totals``, if the loop
     counted them, else `episode_totals`); ``carry`` is brought up to date. The Rollout is
-    not validated again (`Rollout.assembled`): the collector checked what it holds."""
+    not validated again (`Rollout._assembled`): the collector checked what it holds."""
     rewards = buffers.rewards[:steps]
     terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
     ended = terminated | truncated
@@ -154,7 +154,7 @@ def assemble(
     stacked = None
     if log_probs:  # invalid slots get log-prob 0, and so no gradient
         stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
-    return Rollout.assembled(
+    return Rollout._assembled(
         observations=buffers.observations[:steps].swapaxes(0, 1),
         actions=buffers.actions[:steps].swapaxes(0, 1),
         rewards=rewards.T,

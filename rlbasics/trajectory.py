@@ -182,13 +182,13 @@ class Rollout:
     episode_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @classmethod
-    def assembled(cls, **values: Any) -> Rollout:
+    def _assembled(cls, **values: Any) -> Rollout:
         """A Rollout of every field in ``values``, without the validation of construction:
         for `rlbasics.rollout`, which checked what it assembled (on a small batch the
         validation would cost as much as the rest of the assembly). Tests validate the
         Rollouts it builds (``dataclasses.replace(rollout)`` constructs one again)."""
         if values.keys() != _ROLLOUT_FIELDS:
-            raise TypeError(f"Rollout.assembled needs exactly the fields {sorted(_ROLLOUT_FIELDS)}")
+            raise TypeError(f"Rollout._assembled needs the fields {sorted(_ROLLOUT_FIELDS)}")
         rollout = object.__new__(cls)
         vars(rollout).update(values)  # frozen: around the dataclass's __setattr__, as it does
         return rollout

@@ -408,7 +408,7 @@ def test_a_single_env_changing_its_output_types(field, value, error, match):
     lambda: gym.make_vec("CartPole-v1", 4, vectorization_mode="vector_entry_point"),
 ])
 def test_collected_rollouts_pass_the_validation_they_skip(make_env):
-    """`Rollout.assembled` skips construction's validation; every Rollout the collector
+    """`Rollout._assembled` skips construction's validation; every Rollout the collector
     builds (batches of steps, of episodes, after a steps batch) passes it when constructed
     again."""
     collector = Collector(make_env(), walk_policy, seed=0)
