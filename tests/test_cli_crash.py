@@ -5,13 +5,12 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
 import pytest
 import torch
-from cli_helpers import run_cli
+from cli_helpers import run_cli, write_faulty_env
 
 from rlbasics.checkpoints import latest_checkpoint
 from rlbasics.cli import get_agent
@@ -128,35 +127,10 @@ def test_kill_9_at_ten_random_moments_then_resume_gives_the_uninterrupted_run(tm
 
 # ---------------------------------------------------------------------------- NaN env
 
-NAN_ENV = '''
-"""An env whose reward turns NaN after its 40th step (a test fixture)."""
-import gymnasium as gym
-import numpy as np
-
-
-class NanRewardEnv(gym.Env):
-    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t, self.total = 0, getattr(self, "total", 0)
-        return np.zeros(2, np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        self.total += 1
-        reward = float("nan") if self.total > 40 else 1.0
-        return np.zeros(2, np.float32), reward, self.t == 5, False, {}
-
-
-gym.register("NanReward-v0", entry_point=NanRewardEnv)
-'''
-
 
 def test_an_env_returning_nan_fails_the_run_naming_the_step_and_keeps_a_good_checkpoint(
         tmp_path, capsys, monkeypatch):
-    (tmp_path / "nan_reward_env.py").write_text(textwrap.dedent(NAN_ENV))
+    write_faulty_env(tmp_path, "nan_reward_env", "NanReward-v0", "nan", after=40)
     monkeypatch.syspath_prepend(str(tmp_path))
     # Each env's vector steps are env steps, plus one auto-reset step after every 5-step
     # episode: its 41st env step is its 49th vector step (8 episodes x 6, then 1), the first

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import run_cli
+from cli_helpers import run_cli, write_faulty_env
 
 from rlbasics.cli import get_agent
 from rlbasics.launch import run_path
@@ -244,35 +244,9 @@ def test_a_sweep_killed_mid_way_completes_without_rerunning_finished_trials(
 
 # ---------------------------------------------------------------------------- failure
 
-BROKEN_ENV = '''
-"""An env that raises on its 30th step (a test fixture)."""
-import gymnasium as gym
-import numpy as np
-
-
-class BrokenEnv(gym.Env):
-    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.t, self.total = 0, getattr(self, "total", 0)
-        return np.zeros(2, np.float32), {}
-
-    def step(self, action):
-        self.t += 1
-        self.total += 1
-        if self.total >= 30:
-            raise RuntimeError("the env broke")
-        return np.zeros(2, np.float32), 1.0, self.t == 5, False, {}
-
-
-gym.register("SweepBroken-v0", entry_point=BrokenEnv)
-'''
-
 
 def test_a_failing_trial_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
-    (tmp_path / "sweep_broken_env.py").write_text(textwrap.dedent(BROKEN_ENV))
+    write_faulty_env(tmp_path, "sweep_broken_env", "SweepBroken-v0", "raise", after=29)
     monkeypatch.syspath_prepend(str(tmp_path))
     spec = SweepSpec(base={"num_envs": 2, "steps_per_update": 8, "total_steps": 160,
                            "eval_every": 0},
