@@ -1,12 +1,13 @@
 """The batch side of `rlbasics.rollout`: buffers, and what is derived once per batch.
 
 `rlbasics.rollout.Collector` copies each step of a vector env into a `Buffers` (time-major
-``[T, N]``, so each step writes contiguous memory; a single env's batch is made into one from
-lists, by `rlbasics._rollout_single`); everything that follows from the flags alone waits
-until the batch is complete and costs one vectorised pass per batch instead of one per step
-(`assemble`): the validity mask of NEXT_STEP auto-reset steps, the final observations, and
-`episode_totals`, Σ r and the length of each episode that ended, carried across batches in
-a `Carry`. The checks are in `rlbasics._rollout_checks`.
+``[T, N]``, so each step writes contiguous memory; a single env's batch, kept in lists by
+`rlbasics._rollout_single`, becomes one only to be searched for an offence); everything
+that follows from the flags alone waits until the batch is complete and costs one vectorised
+pass per batch instead of one per step (`assemble`): the validity mask of NEXT_STEP
+auto-reset steps, the final observations, and `episode_totals`, Σ r and the length of each
+episode that ended, carried across batches in a `Carry`.
+The checks are in `rlbasics._rollout_checks`.
 """
 
 from __future__ import annotations
@@ -114,13 +115,12 @@ def final_observations(buffers: Buffers, steps: int, finals: list) -> tuple[np.n
 def assemble(
     buffers: Buffers, steps: int, next_observations: np.ndarray, carry: Carry, *,
     next_step: bool, log_probs: list[torch.Tensor], infos: list[dict[str, Any]] | None,
-    totals: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Rollout:
     """The `Rollout` ``[N, T]`` of ``steps`` checked vector steps: transposed views of the
     time-major buffers (a transposing copy would cost as much as the whole loop at 256
     envs), with the NEXT_STEP reset steps (``next_step``) and the unselected steps marked
-    invalid and zeroed, and the totals of the episodes that ended (``totals``, if the loop
-    counted them, else `episode_totals`); ``carry`` is brought up to date. The Rollout is
+    invalid and zeroed, and the totals of the episodes that ended (`episode_totals`);
+    ``carry`` is brought up to date. The Rollout is
     not validated again (`Rollout._assembled`): the collector checked what it holds."""
     rewards = buffers.rewards[:steps]
     terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
@@ -137,23 +137,16 @@ def assemble(
         terminated &= real
         truncated &= real
     else:
-        real = np.empty_like(ended)
-        real.fill(True)  # (np.ones_like costs twice as much: a batch of one env shows it)
+        real = np.ones_like(ended)
         carry.in_progress = ~ended[-1]
     valid = real if buffers.valid is None else buffers.valid[:steps]
-    if totals is None:
-        episode_returns, episode_lengths = episode_totals(
-            rewards, real, ended, valid, carry.episode_return, carry.episode_length
-        )
-    else:
-        episode_returns, episode_lengths = totals
+    episode_returns, episode_lengths = episode_totals(
+        rewards, real, ended, valid, carry.episode_return, carry.episode_length
+    )
     if buffers.valid is not None:  # the steps not selected are not transitions either
         rewards[~valid] = 0.0
         terminated &= valid
         truncated &= valid
-    stacked = None
-    if log_probs:  # invalid slots get log-prob 0, and so no gradient
-        stacked = torch.where(torch.from_numpy(valid.T), torch.stack(log_probs, dim=1), 0.0)
     return Rollout._assembled(
         observations=buffers.observations[:steps].swapaxes(0, 1),
         actions=buffers.actions[:steps].swapaxes(0, 1),
@@ -162,11 +155,19 @@ def assemble(
         truncated=truncated.T,
         next_observations=next_observations.swapaxes(0, 1),
         valid=valid.T,
-        log_probs=stacked,
+        log_probs=masked_log_probs(log_probs, valid.T),
         infos=infos,
         episode_returns=episode_returns,
         episode_lengths=episode_lengths,
     )
+
+
+def masked_log_probs(log_probs: list[torch.Tensor], valid: np.ndarray) -> torch.Tensor | None:
+    """The policy's log π(a_t|s_t), one tensor ``[N]`` per step, as ``[N, T]`` with 0 (and so
+    no gradient) where ``valid`` ``[N, T]`` is False; None if the policy returned none."""
+    if not log_probs:
+        return None
+    return torch.where(torch.from_numpy(valid), torch.stack(log_probs, dim=1), 0.0)
 
 
 def episode_totals(

@@ -12,7 +12,6 @@ error, an invalid action of an env's: CartPole asserts its actions are valid).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -59,14 +58,9 @@ def action_checker(space: spaces.Space) -> tuple[str, Callable]:
 
 
 def all_finite(array: np.ndarray) -> bool:
-    """No NaN or ±inf in ``array``. Σ x is non-finite if an entry is (or if the sum overflowed:
-    the exact test then decides); one pass of numpy's pairwise sum, the cheapest reduction
-    (not ``np.vdot``: BLAS goes multithreaded on long vectors and spins waiting for its
-    threads, ~1000 instructions an element here)."""
-    if array.dtype.kind not in "fc":
-        return True
-    flat = array.ravel(order="K")  # a view whatever the memory order, if it is contiguous
-    return math.isfinite(np.add.reduce(flat)) or bool(np.isfinite(flat).all())
+    """No NaN or ±inf in ``array``, by ``np.isfinite`` (not by Σ x, one pass fewer: a sum of
+    huge finite entries overflows with a RuntimeWarning, and +inf + −inf warns too)."""
+    return array.dtype.kind not in "fc" or bool(np.isfinite(array).all())
 
 
 def first_non_finite(array: np.ndarray) -> int | None:
@@ -143,20 +137,12 @@ class Checks:
                 f"{self.space} needs {wanted} actions"
             )
 
-    def looks_clean(
-        self, buffers: Buffers, steps: int, final_observations: np.ndarray | None
-    ) -> bool:
-        """The cheap whole-batch tests, one reduction per field: every action inside the
-        action space, every observation (``final_observations``: those of the episodes that
-        ended, where the collector stored them apart) and reward finite. False:
-        `first_problem` finds why."""
-        actions = buffers.actions[:steps]
-        return (
-            self.outside(actions.reshape(-1, *actions.shape[2:])) is None
-            and all_finite(buffers.rewards[:steps])
-            and all_finite(buffers.observations[1 : steps + 1])
-            and (final_observations is None or all_finite(final_observations))
-        )
+    def looks_clean(self, actions: np.ndarray, *arrays: np.ndarray | None) -> bool:
+        """The cheap whole-batch tests, one reduction per array: every action of ``actions``
+        ``[B, *action_shape]`` inside the action space, every entry of ``arrays`` (rewards,
+        observations; None: no such array) finite. False: `first_problem` finds why."""
+        return self.outside(actions) is None and all(
+            array is None or all_finite(array) for array in arrays)
 
     def first_problem(
         self, buffers: Buffers, steps: int, finals: list, last_actions: np.ndarray | None = None

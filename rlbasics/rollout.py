@@ -57,7 +57,7 @@ from gymnasium.vector import AutoresetMode
 
 from rlbasics._rollout_batch import Buffers, Carry, assemble, batch_info, final_observations
 from rlbasics._rollout_checks import Checks, first_non_finite, non_finite_message
-from rlbasics._rollout_single import SingleEnvSteps, single_env_totals
+from rlbasics._rollout_single import SingleEnvSteps
 from rlbasics.trajectory import Rollout, Trajectory
 
 __all__ = ["Collector", "collect", "random_policy"]
@@ -283,8 +283,14 @@ class Collector:
             raise
         self._observations = observations
         next_observations, stacked_finals = final_observations(buffers, t, finals)
-        return self._finish(buffers, t, next_observations, stacked_finals, lambda: finals,
-                            log_probs, infos)
+        actions = buffers.actions[:t]
+        if not checks.looks_clean(actions.reshape(-1, *action_shape[1:]), buffers.rewards[:t],
+                                  buffers.observations[1 : t + 1], stacked_finals):
+            problem = checks.first_problem(buffers, t, finals)
+            if problem is not None:
+                raise ValueError(problem)
+        return assemble(buffers, t, next_observations, self._carry, log_probs=log_probs,
+                        infos=infos, next_step=mode is AutoresetMode.NEXT_STEP)
 
     def _run_single(self, capacity: int, quota: np.ndarray | None) -> Rollout:
         """`_run` for a single `gymnasium.Env`, seen as a batch of one env that the collector
@@ -306,7 +312,7 @@ class Collector:
         last_end = int(quota[0]) + skip if selecting else -1  # the end that stops the loop
         if selecting:
             capacity = -1  # until that end: the lists grow as needed
-        t = 0
+        t = 0  # the steps complete: s_{t+1} recorded
         actions = action_dtype = None
         try:
             while t != capacity:
@@ -315,60 +321,32 @@ class Collector:
                     actions = checks.actions(actions, t, log_probs)
                 if actions.dtype is not action_dtype:  # the first step, or a new dtype
                     checks.action_dtype(actions, t)
-                    action_dtype = np.promote_types(action_dtype or actions.dtype,
-                                                    actions.dtype)
+                    record.note_action_dtype(action_dtype := actions.dtype)
                 action = actions[0]
                 observation, reward, terminated, truncated, info = env.step(action)
                 take_action(action if scalar_actions else action.copy())
                 take_reward(reward)
                 if infos is not None:
                     infos.append(batch_info(info))
-                t += 1
                 if terminated or truncated:
-                    ends.append((t - 1, terminated, truncated,
-                                 record.checked(observation, t - 1).tobytes()))
-                    observation = record.checked(env.reset()[0], t - 1, reset=True)
+                    final = record.checked(observation, t).tobytes()
+                    ends.append((t, terminated, truncated, final))
+                    observation = record.checked(env.reset()[0], t, reset=True)
                     if len(ends) == last_end:
-                        capacity = t  # the quota's last episode ended: stop after this step
+                        capacity = t + 1  # the quota's last episode ended: stop after this step
                 elif getattr(observation, "dtype", None) is not observation_dtype:
-                    observation = record.checked(observation, t - 1)
+                    observation = record.checked(observation, t)
                 take_observation(observation.tobytes())
                 observations = observation[None]
+                t += 1
         except Exception as error:
-            buffers = record.buffers(action_dtype, action_shape[1:])
-            if len(record.rewards) > t:  # the error came after step t was recorded
-                actions = buffers.actions[t]
-            checks.raise_first_problem(buffers, t, record.finals(), actions, error)
+            record.truncate(t)
+            buffers, finals = record.for_checks(action_shape[1:])
+            checks.raise_first_problem(buffers, t, finals, actions, error)
             raise
         self._observations = observations
-        buffers = record.buffers(action_dtype, action_shape[1:])
-        end_steps = [step for step, _, _, _ in ends]
-        if selecting:
-            buffers.valid = np.ones((t, 1), dtype=bool)
-            if skip:  # the steps up to the first end finish an episode begun before
-                buffers.valid[: end_steps[0] + 1] = False
-        totals = single_env_totals(record.rewards, end_steps, self._carry, skip)
-        next_observations = record.next_observations(buffers)
-        return self._finish(buffers, t, next_observations, next_observations if ends else None,
-                            record.finals, log_probs, infos, totals)
+        return record.rollout(checks, self._carry, skip=skip, log_probs=log_probs, infos=infos)
 
-    def _finish(
-        self, buffers: Buffers, steps: int, next_observations: np.ndarray,
-        apart: np.ndarray | None, finals: Callable[[], list], log_probs: list[torch.Tensor],
-        infos: list[dict[str, Any]] | None, totals: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Rollout:
-        """Check the batch (``apart``: the observations not in ``buffers.observations``;
-        ``finals()``: (t, ended [N], final observations) for each step that ended
-        episodes, asked for only if a check fails), then assemble its `Rollout` (``totals``:
-        Σ r and the length of the episodes that ended, if already counted)."""
-        if not self._checks.looks_clean(buffers, steps, apart):
-            problem = self._checks.first_problem(buffers, steps, finals())
-            if problem is not None:
-                raise ValueError(problem)
-        return assemble(
-            buffers, steps, next_observations, self._carry, log_probs=log_probs, infos=infos,
-            next_step=self._mode is AutoresetMode.NEXT_STEP, totals=totals,
-        )
 
 
 def collect(

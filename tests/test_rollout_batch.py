@@ -176,16 +176,17 @@ def test_a_policy_changing_its_action_dtype_is_recorded_exactly():
 
 
 class BrokenReset(Walk):
-    """Walk whose second reset returns an infinite observation."""
+    """Walk whose second reset returns ``broken`` (default: an infinite observation)."""
 
-    resets = 0
+    def __init__(self, broken=None):
+        super().__init__()
+        self.resets = 0
+        self.broken = np.array([0.0, np.inf], np.float32) if broken is None else broken
 
     def reset(self, *, seed=None, options=None):
         observation, info = super().reset(seed=seed)
         self.resets += 1
-        if self.resets == 2:
-            observation[1] = np.inf
-        return observation, info
+        return (self.broken if self.resets == 2 else observation), info
 
 
 @pytest.mark.parametrize("field", ["reward", "observation"])
@@ -211,6 +212,15 @@ def test_a_non_finite_reset_observation_names_the_reset():
         collect(make(), walk_policy, steps=20, seed=0)
     env = gym.vector.SyncVectorEnv([make], autoreset_mode=AutoresetMode.DISABLED)
     with pytest.raises(ValueError, match=message):
+        collect(env, walk_policy, steps=20, seed=0)
+
+
+def test_a_reset_observation_of_another_shape_names_the_reset():
+    first_end = next(i for i, s in enumerate(reference(make_walk(), walk_policy, 0, 20))
+                     if s[3] or s[4])
+    env = gym.wrappers.TimeLimit(BrokenReset(np.zeros(3, np.float32)), max_episode_steps=4)
+    with pytest.raises(ValueError, match=f"observation of 3 elements at the reset after step "
+                                         f"{first_end}, expected shape"):
         collect(env, walk_policy, steps=20, seed=0)
 
 
@@ -361,8 +371,8 @@ class Changeling(Walk):
     """Walk whose ``field`` becomes ``value`` at its step ``at`` (counted from 0 across
     episodes)."""
 
-    def __init__(self, field, value, at=1):
-        super().__init__()
+    def __init__(self, field, value, at=1, **walk):
+        super().__init__(**walk)
         self.field, self.value, self.at, self.steps = field, value, at, 0
 
     def step(self, action):
@@ -401,6 +411,39 @@ def test_a_single_env_changing_its_output_types(field, value, error, match):
     else:
         with pytest.raises(error, match=match):
             collect(env, walk_policy, steps=3, seed=0)
+
+
+def test_an_error_after_a_step_was_half_recorded_reports_the_earlier_offence():
+    """A NaN observation at step 1 (Walk broken at clock 2, seed 1), then a complex
+    observation at step 3, refused after its action and reward were recorded: the error is
+    the NaN, the earlier offence among the complete steps, raised from the refusal."""
+    env = Changeling("observation", np.array([1.5, 2.5], np.complex64), at=3,
+                     broken_field="observation", broken_clock=2)
+    def policy(observations):  # not troubled by the NaN
+        return walk_policy(np.where(np.isfinite(observations), observations, 0.0))
+
+    with pytest.raises(ValueError, match="non-finite observation at step 1") as caught:
+        collect(env, policy, steps=8, seed=1)
+    assert isinstance(caught.value.__cause__, TypeError)
+
+
+class HugeRewards(Walk):
+    def step(self, action):
+        observation, _, terminated, truncated, info = super().step(action)
+        return observation, 1e308, terminated, truncated, info
+
+
+def test_huge_finite_rewards_are_not_taken_for_non_finite_ones():
+    """Σ r overflows to inf (a single env's totals are its finiteness test): the batch is
+    kept, with no overflow warning from the checks (a warning is an error in these tests;
+    a vector env's totals are numpy sums, which do warn that they overflowed)."""
+    make = lambda: gym.wrappers.TimeLimit(HugeRewards(), max_episode_steps=4)  # noqa: E731
+    single = collect(make(), walk_policy, steps=8, seed=0)
+    with np.errstate(over="ignore"):
+        vector = collect(gym.vector.SyncVectorEnv([make] * 2), walk_policy, steps=8, seed=0)
+    for rollout in (single, vector):
+        assert (rollout.rewards[rollout.valid] == 1e308).all()
+        assert np.isinf(rollout.episode_returns).any()  # an episode of several steps
 
 
 @pytest.mark.parametrize("make_env", [
