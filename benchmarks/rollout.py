@@ -22,6 +22,7 @@ batch size under the options that matter for small-batch inference: grad mode,
 ``torch.inference_mode``, ``torch.set_num_threads(1)`` and the conversion functions.
 
     .venv/bin/python benchmarks/rollout.py [--seconds 0.1] [--repeats 15] [--no-calls]
+        [--batch 128] [--only "single env"]
 """
 
 from __future__ import annotations
@@ -125,37 +126,40 @@ def raw_loop(env, policy: Callable, vector_steps: int, clock: Callable = time.pr
     return clock() - start
 
 
-def collector_loop(env, policy: Callable, vector_steps: int, clock: Callable = time.process_time):
+def collector_loop(env, policy: Callable, vector_steps: int, clock: Callable = time.process_time,
+                   batch: int = BATCH):
     """``clock`` units spent on ``vector_steps`` steps through `Collector`, in batches of
-    ``BATCH``."""
+    ``batch`` vector steps."""
     collector = Collector(env, policy, seed=0)
     collector.reset(0)
     torch.manual_seed(0)
     start = clock()
-    for _ in range(vector_steps // BATCH):
-        collector.collect(steps=BATCH)
+    for _ in range(vector_steps // batch):
+        collector.collect(steps=batch)
     return clock() - start
 
 
-def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: int):
+def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: int,
+            batch: int = BATCH):
     """Median raw and collector steps/s over ``repeats`` back-to-back pairs of runs, the
     median over pairs of the collector's extra time (pairs share the momentary CPU load),
     and its extra instructions (one pair; NaN if they cannot be counted)."""
     env = make_env()
     n = getattr(env, "num_envs", 1)
     policy = make_policy(env)
-    per_step = raw_loop(env, policy, BATCH) / BATCH
-    vector_steps = max(BATCH, int(seconds / per_step) // BATCH * BATCH)
+    per_step = raw_loop(env, policy, batch) / batch
+    vector_steps = max(batch, int(seconds / per_step) // batch * batch)
+    collector = functools.partial(collector_loop, env, policy, vector_steps, batch=batch)
     raw, collected = [], []
     for repeat in range(repeats):  # each goes first in turn: neither gains from its place
         if repeat % 2:
-            collected.append(collector_loop(env, policy, vector_steps))
+            collected.append(collector())
         raw.append(raw_loop(env, policy, vector_steps))
         if not repeat % 2:
-            collected.append(collector_loop(env, policy, vector_steps))
+            collected.append(collector())
     instructions = np.nan
     if INSTRUCTIONS.available:
-        instructions = (collector_loop(env, policy, vector_steps, INSTRUCTIONS.read)
+        instructions = (collector(INSTRUCTIONS.read)
                         / raw_loop(env, policy, vector_steps, INSTRUCTIONS.read) - 1)
     env.close()
     raw, collected = np.array(raw), np.array(collected)
@@ -229,7 +233,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.1, help="length of one timed run")
     parser.add_argument("--repeats", type=int, default=15, help="pairs of runs (medians taken)")
     parser.add_argument("--no-calls", action="store_true", help="skip the policy-call table")
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="vector steps per Collector.collect call (the targets: 128)")
+    parser.add_argument("--only", default="", help="the envs whose row name contains this")
     args = parser.parse_args()
+    if args.batch < 1:
+        parser.error(f"--batch must be >= 1, got {args.batch}")
     torch.set_num_threads(1)  # the policy-call table below shows why
     envs = [
         ("CartPole-v1, single env", lambda: gym.make("CartPole-v1")),
@@ -246,19 +255,22 @@ def main() -> None:
         ("MLP 64x64", lambda env: MLPPolicy(4, 2)),
     ]
     load = os.getloadavg()[0]
-    print(f"Env-steps per second (median of {args.repeats}; Collector batches of {BATCH} "
+    print(f"Env-steps per second (median of {args.repeats}; Collector batches of {args.batch} "
           f"vector steps; torch threads = {torch.get_num_threads()}; load average {load:.1f} "
           f"on {os.cpu_count()} cores)")
     print(f"{'env':32s} {'policy':10s} {'raw loop':>11s} {'collector':>11s} {'overhead':>9s} "
           f"{'target':>7s} {'instr.':>7s}")
     for env_name, make_env in envs:
+        if args.only not in env_name:
+            continue
         for policy_name, make_policy in policies:
             raw, collected, overhead, instructions = compare(make_env, make_policy, args.seconds,
-                                                             args.repeats)
+                                                             args.repeats, args.batch)
             print(f"{env_name:32s} {policy_name:10s} {raw:11,.0f} {collected:11,.0f} "
                   f"{overhead:+9.1%} {'≤ +15%':>7s} {instructions:+7.1%}", flush=True)
-    print(f"target: native vector env, 256 envs, MLP: collector ≥ 400,000 steps/s (the row "
-          f"above: {collected:,.0f})")
+    if args.only in envs[-1][0]:
+        print(f"target: native vector env, 256 envs, MLP: collector ≥ 400,000 steps/s (the "
+              f"row above: {collected:,.0f})")
     print("instr.: the collector's extra CPU instructions (perf_event_open; load-independent)")
     if not args.no_calls:
         policy_call_table(args.repeats)

@@ -131,6 +131,7 @@ class SingleEnvSteps:
                 except struct.error:
                     raise TypeError(f"env 0 returned a reward that is not a real number at step "
                                     f"{step}: {reward!r}") from None
+            raise
         return np.frombuffer(packed)
 
     def for_checks(
