@@ -102,7 +102,8 @@ class SingleEnvSteps:
     def _arrays(self, action_shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
         """The batch as writable arrays, env-major: observations ``[1, T + 1 + E, ...]``
         (`_observation_rows`), actions ``[1, T, *action_shape]``, rewards ``[1, T]`` float64,
-        terminated and truncated ``[1, T]`` (False except at ``ends``)."""
+        terminated and truncated ``[1, T]`` (False except at ``ends``), and a valid mask
+        ``[1, T]``, all True (made with the flags: one numpy call fewer)."""
         count = len(self.rewards)
         dtype = self.action_dtype or np.dtype(np.int64)
         if count and action_shape:
@@ -111,12 +112,12 @@ class SingleEnvSteps:
             actions = np.frombuffer(bytearray().join(self.actions), dtype)
         else:
             actions = np.fromiter(self.actions, dtype, count)
-        flags = bytearray(2 * count)  # terminated, then truncated
+        flags = bytearray(2 * count) + b"\x01" * count  # terminated, truncated, valid
         for step, terminated, truncated, _ in self.ends:
             flags[step], flags[count + step] = bool(terminated), bool(truncated)
-        terminated, truncated = np.frombuffer(flags, bool).reshape(2, 1, count)
+        terminated, truncated, valid = np.frombuffer(flags, bool).reshape(3, 1, count)
         return (self._observation_rows(), actions.reshape(1, count, *action_shape),
-                self._rewards().reshape(1, count), terminated, truncated)
+                self._rewards().reshape(1, count), terminated, truncated, valid)
 
     def _rewards(self) -> np.ndarray:
         """r_t as float64 ``[T]``, each a real number: packing them as C doubles refuses None
@@ -140,7 +141,7 @@ class SingleEnvSteps:
         """The batch as `rlbasics._rollout_checks.Checks.first_problem` takes it: time-major
         `Buffers` ``[T, 1, ...]`` and the final observations as (t, ended [1], observation
         ``[1, ...]``)."""
-        observations, actions, rewards, terminated, truncated = self._arrays(action_shape)
+        observations, actions, rewards, terminated, truncated, _ = self._arrays(action_shape)
         steps = len(self.observations)
         buffers = Buffers(observations[:, :steps].swapaxes(0, 1), actions.swapaxes(0, 1),
                           rewards.T, terminated.T, truncated.T, action_dtype=self.action_dtype)
@@ -156,7 +157,7 @@ class SingleEnvSteps:
         end finish an episode begun before this batch (an episodes request does not take them:
         invalid, zeroed); ``carry`` is brought up to date."""
         action_shape = checks.action_shape[1:]
-        observations, actions, rewards, terminated, truncated = self._arrays(action_shape)
+        observations, actions, rewards, terminated, truncated, valid = self._arrays(action_shape)
         count = len(self.rewards)
         end_steps = [step for step, _, _, _ in self.ends]
         episode_returns, episode_lengths, finite_rewards = single_env_totals(
@@ -167,10 +168,12 @@ class SingleEnvSteps:
             if problem is not None:
                 raise ValueError(problem)
         next_observations = observations[:, 1 : count + 1]
-        if end_steps:
-            next_observations = next_observations.copy()
-            next_observations[0, end_steps] = observations[0, count + 1 :]
-        valid = np.ones((1, count), dtype=bool)
+        if end_steps:  # the final observations in place of the resets' (rows of checked size)
+            rows = self.observations[1:]
+            for step, _, _, final in self.ends:
+                rows[step] = final
+            next_observations = np.frombuffer(bytearray().join(rows), self.dtype).reshape(
+                next_observations.shape)
         if skip:  # the steps up to the first end finish an episode begun before: not taken
             taken = end_steps[0] + 1
             valid[0, :taken] = terminated[0, :taken] = truncated[0, :taken] = False
