@@ -7,8 +7,9 @@ appends to Python lists only (`SingleEnvSteps`): s_t as bytes (``ndarray.tobytes
 taken at once, so an env may reuse its arrays), a_t (a numpy scalar, or an array copied), r_t,
 and per episode end (t, terminated, truncated, final observation); `SingleEnvSteps.rollout`
 makes the batch's `Rollout` ``[1, T]`` directly, in about twenty numpy calls (one join of all
-the observation bytes, one array per field, three whole-batch checks), and the episode totals
-are list sums (`single_env_totals`).
+the observation bytes, one array per field, two whole-batch checks: the actions in the action
+space, the observations finite), and the episode totals are list sums (`single_env_totals`),
+which also tell whether every reward is finite.
 """
 
 from __future__ import annotations
