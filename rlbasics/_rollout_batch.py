@@ -6,8 +6,8 @@
 that follows from the flags alone waits until the batch is complete and costs one vectorised
 pass per batch instead of one per step (`assemble`): the validity mask of NEXT_STEP
 auto-reset steps, the final observations, and `episode_totals`, Σ r and the length of each
-episode that ended, carried across batches in a `Carry`.
-The checks are in `rlbasics._rollout_checks`.
+episode that ended, carried across batches in a `Carry`. The checks are in
+`rlbasics._rollout_checks`.
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def assemble(
     time-major buffers (a transposing copy would cost as much as the whole loop at 256
     envs), with the NEXT_STEP reset steps (``next_step``) and the unselected steps marked
     invalid and zeroed, and the totals of the episodes that ended (`episode_totals`);
-    ``carry`` is brought up to date. The Rollout is
-    not validated again (`Rollout._assembled`): the collector checked what it holds."""
+    ``carry`` is brought up to date. The Rollout is not validated again
+    (`Rollout._assembled`): the collector checked what it holds."""
     rewards = buffers.rewards[:steps]
     terminated, truncated = buffers.terminated[:steps], buffers.truncated[:steps]
     ended = terminated | truncated

@@ -224,7 +224,7 @@ class Collector:
         needed).
 
         Per step it calls the policy and the env and copies into the buffers; what follows
-        from the flags alone, and the checks, are done once per batch, in `_finish`.
+        from the flags alone (`assemble`), and the checks, are done once per batch, after the loop.
         """
         env, policy, mode, n = self.env, self.policy, self._mode, self.num_envs
         checks = self._checks
