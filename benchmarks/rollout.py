@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import ctypes
 import functools
+import math
 import os
 import platform
 import struct
@@ -139,11 +140,32 @@ def collector_loop(env, policy: Callable, vector_steps: int, clock: Callable = t
     return clock() - start
 
 
+def median_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free ``confidence`` interval for the median of ``values``: order
+    statistics k and n + 1 − k (1-based), k the largest with P(Binomial(n, ½) < k) ≤ α/2,
+    α = 1 − confidence; (NaN, NaN) when n is too small for one (n < 6 at 95 %).
+
+    >>> median_interval(np.arange(31.0))
+    (9.0, 21.0)
+    """
+    n, tail = len(values), (1 - confidence) / 2
+    below = 0.0  # P(Binomial(n, ½) < k), for k = 1, 2, …
+    k = 0
+    while below + math.comb(n, k) / 2**n <= tail:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return math.nan, math.nan
+    ordered = np.sort(values)
+    return float(ordered[k - 1]), float(ordered[n - k])
+
+
 def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: int,
             batch: int = BATCH):
     """Median raw and collector steps/s over ``repeats`` back-to-back pairs of runs, the
-    median over pairs of the collector's extra time (pairs share the momentary CPU load),
-    and its extra instructions (one pair; NaN if they cannot be counted)."""
+    median over pairs of the collector's extra time (pairs share the momentary CPU load)
+    with its 95 % interval (`median_interval`), and the extra instructions (one pair; NaN if
+    they cannot be counted)."""
     env = make_env()
     n = getattr(env, "num_envs", 1)
     policy = make_policy(env)
@@ -164,8 +186,9 @@ def compare(make_env: Callable, make_policy: Callable, seconds: float, repeats: 
     env.close()
     raw, collected = np.array(raw), np.array(collected)
     steps = n * vector_steps
-    return (steps / np.median(raw), steps / np.median(collected),
-            np.median(collected / raw) - 1, instructions)
+    extra = collected / raw - 1
+    return (steps / np.median(raw), steps / np.median(collected), np.median(extra),
+            median_interval(extra), instructions)
 
 
 def per_call(function: Callable, repeats: int, seconds: float = 0.01) -> tuple[float, float]:
@@ -259,18 +282,21 @@ def main() -> None:
           f"vector steps; torch threads = {torch.get_num_threads()}; load average {load:.1f} "
           f"on {os.cpu_count()} cores)")
     print(f"{'env':32s} {'policy':10s} {'raw loop':>11s} {'collector':>11s} {'overhead':>9s} "
-          f"{'target':>7s} {'instr.':>7s}")
+          f"{'95% interval':>15s} {'target':>7s} {'instr.':>7s}")
     for env_name, make_env in envs:
         if args.only not in env_name:
             continue
         for policy_name, make_policy in policies:
-            raw, collected, overhead, instructions = compare(make_env, make_policy, args.seconds,
-                                                             args.repeats, args.batch)
+            raw, collected, overhead, (low, high), instructions = compare(
+                make_env, make_policy, args.seconds, args.repeats, args.batch)
             print(f"{env_name:32s} {policy_name:10s} {raw:11,.0f} {collected:11,.0f} "
-                  f"{overhead:+9.1%} {'≤ +15%':>7s} {instructions:+7.1%}", flush=True)
+                  f"{overhead:+9.1%} {low:+7.1%}…{high:+6.1%} {'≤ +15%':>7s} "
+                  f"{instructions:+7.1%}", flush=True)
     if args.only in envs[-1][0]:
         print(f"target: native vector env, 256 envs, MLP: collector ≥ 400,000 steps/s (the "
               f"row above: {collected:,.0f})")
+    print("95% interval: of the median overhead, from the pairs of this run (the machine's "
+          "state drifts between runs: they differ by more)")
     print("instr.: the collector's extra CPU instructions (perf_event_open; load-independent)")
     if not args.no_calls:
         policy_call_table(args.repeats)
