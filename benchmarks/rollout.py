@@ -260,8 +260,11 @@ def main() -> None:
                         help="vector steps per Collector.collect call (the targets: 128)")
     parser.add_argument("--only", default="", help="the envs whose row name contains this")
     args = parser.parse_args()
-    if args.batch < 1:
-        parser.error(f"--batch must be >= 1, got {args.batch}")
+    for name in ("batch", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not args.seconds > 0:
+        parser.error(f"--seconds must be > 0, got {args.seconds}")
     torch.set_num_threads(1)  # the policy-call table below shows why
     envs = [
         ("CartPole-v1, single env", lambda: gym.make("CartPole-v1")),
@@ -273,6 +276,9 @@ def main() -> None:
             "CartPole-v1", 256, vectorization_mode="vector_entry_point")),
     ]
 
+    envs = [(name, make) for name, make in envs if args.only in name]
+    if not envs:
+        parser.error(f"--only {args.only!r} matches no env row")
     policies = [
         ("random", lambda env: random_policy(single_action_space(env))),
         ("MLP 64x64", lambda env: MLPPolicy(4, 2)),
@@ -284,15 +290,13 @@ def main() -> None:
     print(f"{'env':32s} {'policy':10s} {'raw loop':>11s} {'collector':>11s} {'overhead':>9s} "
           f"{'95% interval':>15s} {'target':>7s} {'instr.':>7s}")
     for env_name, make_env in envs:
-        if args.only not in env_name:
-            continue
         for policy_name, make_policy in policies:
             raw, collected, overhead, (low, high), instructions = compare(
                 make_env, make_policy, args.seconds, args.repeats, args.batch)
             print(f"{env_name:32s} {policy_name:10s} {raw:11,.0f} {collected:11,.0f} "
                   f"{overhead:+9.1%} {low:+7.1%}…{high:+6.1%} {'≤ +15%':>7s} "
                   f"{instructions:+7.1%}", flush=True)
-    if args.only in envs[-1][0]:
+    if envs[-1][0].endswith("256"):
         print(f"target: native vector env, 256 envs, MLP: collector ≥ 400,000 steps/s (the "
               f"row above: {collected:,.0f})")
     print("95% interval: of the median overhead, from the pairs of this run (the machine's "

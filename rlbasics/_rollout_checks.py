@@ -2,7 +2,7 @@
 
 Per step the collector only refuses what it could not record (a policy output of the wrong
 type, shape or dtype kind: `Checks.actions`, `Checks.action_dtype`). Everything else is
-checked once per batch, over the whole batch (`Checks.looks_clean`: one reduction per field),
+checked once per batch, over the whole batch (`Checks.looks_clean`: one reduction per array),
 and only a batch that fails is searched for its earliest offence (`Checks.first_problem`):
 an action outside the action space, a non-finite observation or reward. When the policy or
 the env raises in the middle of a batch, `Checks.raise_first_problem` turns an offence found
@@ -200,11 +200,13 @@ class Checks:
         return min(problems)[3] if problems else None
 
     def raise_first_problem(
-        self, buffers: Buffers, steps: int, finals: list, actions: Any, error: Exception
+        self, buffers: Buffers, steps: int, finals: list, actions: Any = None,
+        error: Exception | None = None,
     ) -> None:
-        """After the policy, the env or a per-step check raised at step ``steps``: if the
-        batch so far holds an offence, raise it from ``error``. ``actions``: what the policy
-        returned at step ``steps``, if anything."""
+        """If the batch's ``steps`` steps hold an offence, raise it (a `ValueError`) from
+        ``error``: after a batch failed `looks_clean` (a false alarm, a sum that overflowed,
+        raises nothing), or after the policy, the env or a per-step check raised ``error`` at
+        step ``steps`` (``actions``: what the policy returned at that step, if anything)."""
         recorded = buffers.actions
         if not isinstance(actions, np.ndarray) or recorded is None or (
             actions.dtype != recorded.dtype or actions.shape != recorded.shape[1:]

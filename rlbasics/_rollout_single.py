@@ -165,9 +165,7 @@ class SingleEnvSteps:
             rewards[0].tolist(), end_steps, carry, skip)
         if not (finite_rewards and checks.looks_clean(actions[0], observations[:, 1:])):
             buffers, finals = self.for_checks(action_shape)
-            problem = checks.first_problem(buffers, count, finals)
-            if problem is not None:
-                raise ValueError(problem)
+            checks.raise_first_problem(buffers, count, finals)
         next_observations = observations[:, 1 : count + 1]
         if end_steps:  # the final observations in place of the resets' (rows of checked size)
             rows = self.observations[1:]

@@ -286,9 +286,7 @@ class Collector:
         actions = buffers.actions[:t]
         if not checks.looks_clean(actions.reshape(-1, *action_shape[1:]), buffers.rewards[:t],
                                   buffers.observations[1 : t + 1], stacked_finals):
-            problem = checks.first_problem(buffers, t, finals)
-            if problem is not None:
-                raise ValueError(problem)
+            checks.raise_first_problem(buffers, t, finals)
         return assemble(buffers, t, next_observations, self._carry, log_probs=log_probs,
                         infos=infos, next_step=mode is AutoresetMode.NEXT_STEP)
 
