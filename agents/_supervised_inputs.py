@@ -12,16 +12,6 @@ import torch
 from torch import Tensor
 
 
-def is_int(value: object) -> bool:
-    """A Python or numpy integer, not a bool."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def is_real(value: object) -> bool:
-    """A Python or numpy real number, not a bool."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
 def as_array(name: str, value: object) -> np.ndarray:
     """A non-empty numpy array of booleans or real numbers, rows first (tensors detached)."""
     if isinstance(value, Tensor):

@@ -64,6 +64,7 @@ from agents.contrast_report import BC, ENV_ID, ROW_KEYS, RW_BC, ContrastResult, 
 from agents.demonstrations import Corruption, Demonstrations, cartpole_expert, make_demonstrations
 from agents.mle import SupervisedConfig, behaviour_cloning
 from agents.reinforce import ReinforceConfig, make_vector_env, train
+from rlbasics._numbers import is_integer, is_real
 from rlbasics.policies import CategoricalPolicy, Policy
 from rlbasics.rollout import Collector
 from rlbasics.trajectory import Trajectory
@@ -79,14 +80,6 @@ __all__ = [
 
 # Evaluation env i resets with seed 10 000 + seed + i; a demonstration, with seed itself.
 _EVAL_SEED = 10_000
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -147,26 +140,26 @@ class ContrastConfig:
                    "reinforce_steps": 0, "reinforce_eval_every": 1, "eval_episodes": 1,
                    "bc_updates": 1, "batch_size": 1}
         for name, low in minimum.items():
-            if not (_is_int(getattr(self, name)) and getattr(self, name) >= low):
+            if not (is_integer(getattr(self, name)) and getattr(self, name) >= low):
                 fail(name, f"an integer >= {low}")
         fractions = self.fractions
         if not (isinstance(fractions, tuple) and fractions
-                and all(_is_number(f) and 0 <= f < 1 for f in fractions)
+                and all(is_real(f) and 0 <= f < 1 for f in fractions)
                 and len(set(fractions)) == len(fractions)):
             fail("fractions", "distinct numbers in [0, 1), at least one")
         if self.corruption not in ("constant", "random"):
             fail("corruption", "'constant' or 'random'")
         steps = self.compounding_steps
-        if not (isinstance(steps, tuple) and all(_is_int(k) and 1 <= k <= 500 for k in steps)):
+        if not (isinstance(steps, tuple) and all(is_integer(k) and 1 <= k <= 500 for k in steps)):
             fail("compounding_steps", "a tuple of integers in [1, 500] (or ())")
         sizes = self.hidden_sizes
-        if not (isinstance(sizes, tuple) and all(_is_int(s) and s >= 1 for s in sizes)):
+        if not (isinstance(sizes, tuple) and all(is_integer(s) and s >= 1 for s in sizes)):
             fail("hidden_sizes", "a tuple of integers >= 1")
-        if not (_is_number(self.gamma) and 0 <= self.gamma <= 1):
+        if not (is_real(self.gamma) and 0 <= self.gamma <= 1):
             fail("gamma", "a number in [0, 1]")
-        if not (_is_number(self.lr) and 0 < self.lr < math.inf):
+        if not (is_real(self.lr) and 0 < self.lr < math.inf):
             fail("lr", "a finite number > 0")
-        if not (_is_number(self.validation_fraction) and 0 < self.validation_fraction < 1):
+        if not (is_real(self.validation_fraction) and 0 < self.validation_fraction < 1):
             fail("validation_fraction", "a number in (0, 1)")
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 from gymnasium import spaces
 
+from rlbasics._numbers import is_integer, is_real
 from rlbasics.returns import rewards_to_go
 from rlbasics.runs import atomic_write_bytes
 
@@ -59,7 +60,7 @@ class Corruption:
 
     def __post_init__(self) -> None:
         fraction = self.fraction
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)):
+        if not is_real(fraction):
             raise ValueError(f"corruption fraction must be a number in [0, 1], got {fraction!r}")
         if not 0 <= fraction <= 1:
             raise ValueError(f"corruption fraction must be in [0, 1], got {fraction!r}")
@@ -67,7 +68,7 @@ class Corruption:
             raise ValueError(
                 f"corruption behaviour must be 'random' or 'constant', got {self.behaviour!r}"
             )
-        if isinstance(self.action, bool) or not isinstance(self.action, (int, np.integer)):
+        if not is_integer(self.action):
             raise ValueError(f"corruption action must be an integer, got {self.action!r}")
         object.__setattr__(self, "fraction", float(fraction))
         object.__setattr__(self, "action", int(self.action))
@@ -193,11 +194,9 @@ class Demonstrations:
         for name in ("env_id", "policy"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ValueError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or (
-            self.seed < 0
-        ):
+        if not is_integer(self.seed) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not (isinstance(self.gamma, (int, float)) and 0 <= self.gamma <= 1):
+        if not (is_real(self.gamma) and 0 <= self.gamma <= 1):
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma!r}")
         if self.corruption is not None and not isinstance(self.corruption, Corruption):
             raise TypeError(f"corruption must be a Corruption or None, got {self.corruption!r}")

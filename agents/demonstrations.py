@@ -35,6 +35,7 @@ from agents.demonstration_dataset import (
     describe_space,
     episode_ends,
 )
+from rlbasics._numbers import is_integer, is_real
 from rlbasics.policies import Policy
 from rlbasics.returns import rewards_to_go
 from rlbasics.rollout import collect
@@ -168,9 +169,9 @@ def make_demonstrations(
     ([500.0, 500.0], (1000, 4), np.False_)
     """
     for name, value, low in (("episodes", episodes, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        if not is_integer(value) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not 0 <= gamma <= 1:
+    if not is_real(gamma) or not 0 <= gamma <= 1:
         raise ValueError(f"gamma must be in [0, 1], got {gamma!r}")
     actor = _actor(policy)
     name = policy_name or getattr(policy, "__name__", None) or type(policy).__name__

@@ -38,9 +38,9 @@ from agents._supervised_inputs import (
     as_features,
     as_labels,
     check_same_length,
-    is_int,
 )
 from agents.supervised import History, SupervisedConfig, fit
+from rlbasics._numbers import is_integer
 from rlbasics.losses import binary_cross_entropy, gaussian_nll, mse, nll
 from rlbasics.policies import CategoricalPolicy, GaussianMLPPolicy, Policy, make_policy, mlp
 
@@ -164,7 +164,7 @@ def softmax_regression(
     >>> torch.softmax(model(np.eye(2)), -1).detach().numpy().round(2)  # class frequencies
     array([[0.25, 0.25, 0.5 ], [0.  , 1.  , 0.  ]], dtype=float32)
     """
-    if not (is_int(n_classes) and n_classes >= 2):
+    if not (is_integer(n_classes) and n_classes >= 2):
         raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
     features = as_features("X", X)
     labels = as_labels("y", y, int(n_classes))

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
+from rlbasics._numbers import is_integer, is_real
+
 __all__ = ["ReinforceConfig"]
 
 
@@ -90,24 +92,18 @@ class ReinforceConfig:
         def fail(name: str, allowed: str) -> None:
             raise ValueError(f"{name} must be {allowed}, got {getattr(self, name)!r}")
 
-        def is_int(value: object) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool)
-
-        def is_number(value: object) -> bool:
-            return isinstance(value, int | float) and not isinstance(value, bool)
-
         if not isinstance(self.env_id, str) or not self.env_id:
             fail("env_id", "a non-empty Gymnasium env id")
         for name in ("num_envs", "total_steps", "value_steps", "eval_episodes"):
-            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_integer(getattr(self, name), numpy=False) or getattr(self, name) < 1:
                 fail(name, "an int >= 1")
         for name in ("steps_per_update", "episodes_per_update", "eval_every", "seed",
                      "num_threads"):
-            if not is_int(getattr(self, name)) or getattr(self, name) < 0:
+            if not is_integer(getattr(self, name), numpy=False) or getattr(self, name) < 0:
                 fail(name, "an int >= 0")
         if self.steps_per_update == 0 and self.episodes_per_update == 0:
             fail("steps_per_update", ">= 1 when episodes_per_update is 0")
-        if not is_number(self.gamma) or not 0.0 <= self.gamma <= 1.0:
+        if not is_real(self.gamma, numpy=False) or not 0.0 <= self.gamma <= 1.0:
             fail("gamma", "a number in [0, 1]")
         if self.weights not in ("total_return", "reward_to_go"):
             fail("weights", "'total_return' or 'reward_to_go'")
@@ -119,21 +115,22 @@ class ReinforceConfig:
         if self.baseline not in ("none", "mean", "value"):
             fail("baseline", "'none', 'mean' or 'value'")
         for name in ("lr", "value_lr"):
-            if not is_number(getattr(self, name)) or not 0 < getattr(self, name) < math.inf:
+            value = getattr(self, name)
+            if not is_real(value, numpy=False) or not 0 < value < math.inf:
                 fail(name, "a finite number > 0")
-        if not is_number(self.entropy_coef) or not 0 <= self.entropy_coef < math.inf:
+        if not is_real(self.entropy_coef, numpy=False) or not 0 <= self.entropy_coef < math.inf:
             fail("entropy_coef", "a finite number >= 0")
-        if not is_number(self.max_grad_norm) or not self.max_grad_norm > 0:
+        if not is_real(self.max_grad_norm, numpy=False) or not self.max_grad_norm > 0:
             fail("max_grad_norm", "a number > 0 (inf: no clipping)")
         for name in ("discount_weighting", "normalize_advantages", "eval_deterministic",
                      "anneal_lr"):
             if not isinstance(getattr(self, name), bool):
                 fail(name, "True or False")
         if not isinstance(self.hidden_sizes, tuple) or not all(
-            is_int(width) and width >= 1 for width in self.hidden_sizes
+            is_integer(width, numpy=False) and width >= 1 for width in self.hidden_sizes
         ):
             fail("hidden_sizes", "a tuple of ints >= 1")
-        if self.stop_return is not None and not is_number(self.stop_return):
+        if self.stop_return is not None and not is_real(self.stop_return, numpy=False):
             fail("stop_return", "None or a number")
         if not isinstance(self.device, str):
             fail("device", "a torch device string such as 'cpu'")

@@ -20,7 +20,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from agents._supervised_inputs import as_weights, is_int, is_real
+from agents._supervised_inputs import as_weights
+from rlbasics._numbers import is_integer, is_real
 from rlbasics.policies import ACTIVATIONS
 
 __all__ = ["History", "SupervisedConfig", "fit"]
@@ -73,7 +74,7 @@ class SupervisedConfig:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
         for name in ("epochs", "batch_size", "patience"):
             value = getattr(self, name)
-            if not (is_int(value) and value >= 1):
+            if not (is_integer(value) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         fraction = self.validation_fraction
         if not (is_real(fraction) and 0 <= fraction < 1):
@@ -85,7 +86,7 @@ class SupervisedConfig:
                 f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
             )
         sizes = self.hidden_sizes
-        if not (isinstance(sizes, tuple) and all(is_int(s) and s >= 1 for s in sizes)):
+        if not (isinstance(sizes, tuple) and all(is_integer(s) and s >= 1 for s in sizes)):
             raise ValueError(
                 "hidden_sizes must be a tuple of integers >= 1 such as (64, 64) or (), "
                 f"got {sizes!r}"
@@ -94,7 +95,7 @@ class SupervisedConfig:
             raise ValueError(
                 f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
             )
-        if not (is_int(self.seed) and self.seed >= 0):
+        if not (is_integer(self.seed) and self.seed >= 0):
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not isinstance(self.progress, bool):
             raise ValueError(f"progress must be a bool, got {self.progress!r}")

@@ -36,6 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rlbasics._numbers import is_integer
+
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * a))  # = 1/(1 + e^−a), without overflow in e^−a
@@ -91,7 +93,7 @@ class Network:
 
     def __post_init__(self) -> None:
         sizes = tuple(self.layer_sizes)
-        counts = all((type(n) is int or isinstance(n, np.integer)) and n >= 1 for n in sizes)
+        counts = all(is_integer(n) and n >= 1 for n in sizes)
         if len(sizes) < 2 or not counts:
             raise ValueError(f"layer_sizes must be >= 2 positive integers, got {sizes!r}")
         _check_name(self.hidden_activation, list(_ACTIVATIONS), "hidden_activation")

@@ -35,12 +35,13 @@ undefined, and a ValueError says so.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import torch
+
+from rlbasics._numbers import is_real
 
 __all__ = [
     "TabularModel",
@@ -286,7 +287,7 @@ def _validated(
 
 
 def _checked_gamma(gamma: float) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, numbers.Real):
+    if not is_real(gamma):
         raise TypeError(f"gamma must be a real number in [0, 1], got {type(gamma).__name__}")
     if not 0.0 <= gamma <= 1.0:
         raise ValueError(f"gamma must be in [0, 1], got {gamma}")

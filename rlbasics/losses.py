@@ -40,6 +40,7 @@ from rlbasics._losses_inputs import (
     check_nll_inputs,
     check_same_shape,
 )
+from rlbasics._numbers import is_real
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -349,7 +350,7 @@ def entropy_bonus(
     """
     check_float_tensor("entropies", entropies)
     check_finite("entropies", entropies)
-    if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float)):
+    if not is_real(coefficient):
         raise TypeError(f"coefficient must be a float, got {type(coefficient).__name__}")
     if not (math.isfinite(coefficient) and coefficient >= 0):
         raise ValueError(f"coefficient must be a finite number >= 0, got {coefficient}")

@@ -32,6 +32,8 @@ import torch
 from gymnasium import spaces
 from torch import Tensor, nn
 
+from rlbasics._numbers import is_integer
+
 __all__ = [
     "ACTIVATIONS",
     "MLP",
@@ -55,7 +57,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def _is_count(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+    return is_integer(value) and value >= 1
 
 
 def check_count(value: object, name: str) -> int:

@@ -12,10 +12,11 @@ References: Goodfellow et al. (2016) §4.3 (gradient descent, condition number, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
+
+from rlbasics._numbers import is_integer, is_real
 
 
 class History(NamedTuple):
@@ -27,7 +28,7 @@ class History(NamedTuple):
 
 
 def _check_learning_rate(learning_rate: object) -> float:
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, Real):
+    if not is_real(learning_rate):
         raise TypeError(f"learning_rate must be a real number, got {learning_rate!r}")
     if not 0 < learning_rate < np.inf:
         raise ValueError(f"learning_rate must be > 0 and finite, got {learning_rate}")
@@ -35,7 +36,7 @@ def _check_learning_rate(learning_rate: object) -> float:
 
 
 def _check_count(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+    if not is_integer(value):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")

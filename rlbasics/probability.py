@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
+
+from rlbasics._numbers import is_integer, is_real
 
 
 def _as_probabilities(value: object, name: str) -> np.ndarray:
@@ -131,7 +132,7 @@ class Beta:
     def __post_init__(self) -> None:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real):
+            if not is_real(value):
                 raise TypeError(f"{name} must be a real number, got {value!r}")
             if not 0 < value < math.inf:
                 raise ValueError(f"{name} must be > 0 and finite, got {value}")
@@ -145,7 +146,7 @@ class Beta:
         Beta(alpha=56.0, beta=46.0)
         """
         for name, count in (("heads", heads), ("tails", tails)):
-            if isinstance(count, bool) or not isinstance(count, int | np.integer):
+            if not is_integer(count):
                 raise TypeError(f"{name} must be an integer count, got {count!r}")
             if count < 0:
                 raise ValueError(f"{name} must be >= 0, got {count}")
@@ -212,7 +213,7 @@ class Beta:
         >>> round(low, 3), round(high, 3)
         (0.452, 0.644)
         """
-        if isinstance(mass, bool) or not isinstance(mass, Real) or not 0 < mass < 1:
+        if not is_real(mass) or not 0 < mass < 1:
             raise ValueError(f"mass must be a number in (0, 1), got {mass!r}")
         if self.alpha < 1 or self.beta < 1:
             raise ValueError(f"credible_interval needs alpha, beta >= 1, got {self}")

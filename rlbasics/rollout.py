@@ -55,6 +55,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
+from rlbasics._numbers import is_integer
 from rlbasics._rollout_batch import Buffers, Carry, assemble, batch_info, final_observations
 from rlbasics._rollout_checks import Checks, first_non_finite, non_finite_message
 from rlbasics._rollout_single import SingleEnvSteps
@@ -160,7 +161,7 @@ class Collector:
         if not callable(policy):
             raise TypeError(f"policy must be callable, got {type(policy).__name__}")
         if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+            not is_integer(seed) or seed < 0
         ):
             raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
         self.env, self.policy, self.keep_infos = env, policy, bool(keep_infos)
@@ -200,7 +201,7 @@ class Collector:
         """
         for name, value in (("steps", steps), ("episodes", episodes)):
             if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1
+                not is_integer(value) or value < 1
             ):
                 raise ValueError(f"{name} must be None or an int >= 1, got {value!r}")
         if (steps is None) == (episodes is None):

@@ -61,6 +61,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from rlbasics._numbers import is_integer, is_real
 from rlbasics.configs import ConfigError, read_config
 from rlbasics.launch import RunSummary, _launch, plan_runs, summarize_run
 from rlbasics.runs import RunDirectory, atomic_write_text
@@ -84,10 +85,6 @@ INDEX_NAME = "sweep.json"
 _FORMAT = "rlbasics-sweep"
 _FILE_KEYS = ("agent", "env", "config", "seeds", "out", "checkpoint_every",
               "checkpoint_seconds", "base", "grid", "variants")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _describe(overrides: Mapping[str, Any]) -> str:
@@ -153,7 +150,7 @@ class SweepSpec:
         if any("seed" in table for table in (self.base, self.grid, *self.variants)):
             raise ConfigError("set the seeds with `seeds = [...]`, not a `seed` config value")
         seeds = list(self.seeds) if isinstance(self.seeds, list | tuple) else None
-        if not seeds or not all(_is_int(seed) and seed >= 0 for seed in seeds):
+        if not seeds or not all(is_integer(seed, numpy=False) and seed >= 0 for seed in seeds):
             raise ConfigError(f"seeds must be a non-empty list of ints >= 0 (or a count), "
                               f"got {self.seeds!r}")
         repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
@@ -161,11 +158,10 @@ class SweepSpec:
             raise ConfigError(f"seeds must be distinct, got {repeated} more than once")
         if not isinstance(self.agent, str):
             raise ConfigError(f"agent must be a name, got {self.agent!r}")
-        if not _is_int(self.checkpoint_every) or self.checkpoint_every < 0:
+        if not is_integer(self.checkpoint_every, numpy=False) or self.checkpoint_every < 0:
             raise ConfigError(f"checkpoint_every must be an int >= 0, "
                               f"got {self.checkpoint_every!r}")
-        if not (isinstance(self.checkpoint_seconds, int | float)
-                and not isinstance(self.checkpoint_seconds, bool)
+        if not (is_real(self.checkpoint_seconds, numpy=False)
                 and 0 <= self.checkpoint_seconds < math.inf):
             raise ConfigError(f"checkpoint_seconds must be a number >= 0, "
                               f"got {self.checkpoint_seconds!r}")
@@ -220,7 +216,7 @@ def _spec_from_table(path: Path, values: dict[str, Any], out: str | Path | None,
     if "seeds" not in values:
         raise ConfigError("seeds is missing: give `seeds = [0, 1, 2]` or a count `seeds = 3`")
     seeds = values["seeds"]
-    if _is_int(seeds):
+    if is_integer(seeds, numpy=False):
         if seeds < 1:
             raise ConfigError(f"seeds as a count must be >= 1, got {seeds}")
         seeds = list(range(seeds))
@@ -387,7 +383,9 @@ def run_sweep(
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if address is not None and backend != "ray":
         raise ValueError(f"address applies to the ray backend, not {backend!r}")
-    if max_parallel is not None and not (_is_int(max_parallel) and max_parallel >= 1):
+    if max_parallel is not None and not (
+        is_integer(max_parallel, numpy=False) and max_parallel >= 1
+    ):
         raise ValueError(f"max_parallel must be an int >= 1, got {max_parallel!r}")
     ray = import_ray() if backend == "ray" else None
     trials = plan_sweep(agent, spec)
