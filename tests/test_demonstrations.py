@@ -270,6 +270,8 @@ def test_loading_never_unpickles(saved, tmp_path):
         (lambda c: {"metadata": with_metadata(c, corruption=None)},
          "corrupted marks steps, but the corruption is None"),
         (lambda c: {"metadata": with_metadata(c, seed=-1)}, "seed must be an integer >= 0"),
+        (lambda c: {"metadata": with_metadata(c, gamma=True)},  # JSON true: not a number
+         r"gamma must be in \[0, 1\], got True"),
         (lambda c: {"metadata": with_metadata(c, corruption={"fraction": 2})},
          r"corruption fraction must be in \[0, 1\], got 2"),
     ],
@@ -297,6 +299,7 @@ def test_loading_a_file_with_missing_arrays_is_a_clear_error(saved, tmp_path):
         ({"episodes": 0}, ValueError, "episodes must be an integer >= 1, got 0"),
         ({"seed": -1}, ValueError, "seed must be an integer >= 0, got -1"),
         ({"gamma": 1.5}, ValueError, r"gamma must be in \[0, 1\], got 1.5"),
+        ({"gamma": True}, ValueError, r"gamma must be in \[0, 1\], got True"),
         ({"policy": "expert"}, TypeError, "policy must be callable or a rlbasics Policy"),
         ({"corruption": 0.1}, TypeError, "corruption must be a Corruption or None"),
         ({"corruption": Corruption(0.1, "constant", action=5)}, ValueError,

@@ -116,6 +116,10 @@ def test_one_update_on_one_one_step_episode_stays_finite():
         ("lr", 0.0, "lr must be a finite number > 0, got 0.0"),
         ("num_envs", 0, "num_envs must be an int >= 1, got 0"),
         ("seed", -1, "seed must be an int >= 0, got -1"),
+        ("num_envs", True, "num_envs must be an int >= 1, got True"),
+        # Python's own numbers only: the config is written to config.toml
+        ("seed", np.int64(3), r"seed must be an int >= 0, got np.int64\(3\)"),
+        ("gamma", np.float32(0.9), r"gamma must be a number in \[0, 1\], got np.float32"),
         ("weights", "returns", "weights must be 'total_return' or 'reward_to_go'"),
         ("baseline", "median", "baseline must be 'none', 'mean' or 'value'"),
         ("hidden_sizes", (32, 0), "hidden_sizes must be a tuple of ints >= 1"),
